@@ -1,0 +1,102 @@
+"""Load and validate `config/qc.yaml`.
+
+Bad config fails at load, naming the file and the key: a negative threshold or an
+unknown rule must never silently turn a rule off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from .errors import ConfigError
+from .paths import CONFIG_FILE
+
+# Known rules and their numeric parameters (name -> must be > 0). Kept here rather than
+# imported from qc.rules so that loading config never imports the rule engine.
+RULE_PARAMS: dict[str, tuple[str, ...]] = {
+    "forbidden_phrase": (),
+    "missing_apology": (),
+    "bargain_followup_late": ("window_s",),
+    "repeated_quick_reply": ("min_chars",),
+    "slow_first_response": ("limit_s",),
+    "slow_response": ("limit_s",),
+    "emoji_only_reply": (),
+    "late_urge_to_pay": ("window_s",),
+    "unanswered_question": (),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    timezone: str = "Asia/Shanghai"
+    shop_timezones: dict[str, str] = field(default_factory=dict)
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: str = "<defaults>"
+
+    def rule(self, rule_id: str) -> dict[str, Any]:
+        return self.rules.get(rule_id, {})
+
+    def rule_enabled(self, rule_id: str) -> bool:
+        return bool(self.rule(rule_id).get("enabled", True))
+
+
+def _check_tz(file, key, value):
+    if not isinstance(value, str):
+        raise ConfigError(file, key, f"时区必须是字符串 (timezone must be a string), got {value!r}")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(file, key, f"未知时区 (unknown timezone) {value!r}") from None
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    path = Path(path) if path else CONFIG_FILE
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(path, "-", "配置文件不存在 (config file not found)") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "-"
+        raise ConfigError(path, where, f"YAML 格式错误: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "-", "顶层必须是映射 (top level must be a mapping)")
+    allowed = {"timezone", "shop_timezones", "rules"}
+    for key in raw:
+        if key not in allowed:
+            raise ConfigError(path, key, f"未知配置项 (unknown key); allowed: {sorted(allowed)}")
+    tz = raw.get("timezone", "Asia/Shanghai")
+    _check_tz(path, "timezone", tz)
+    shop_tz = raw.get("shop_timezones") or {}
+    if not isinstance(shop_tz, dict):
+        raise ConfigError(path, "shop_timezones", "必须是映射 (must be a mapping shop -> timezone)")
+    for shop, z in shop_tz.items():
+        _check_tz(path, f"shop_timezones.{shop}", z)
+    rules = raw.get("rules") or {}
+    if not isinstance(rules, dict):
+        raise ConfigError(path, "rules", "必须是映射 (must be a mapping)")
+    for rid, params in rules.items():
+        if rid not in RULE_PARAMS:
+            raise ConfigError(path, f"rules.{rid}", f"未知规则 (unknown rule); known: {sorted(RULE_PARAMS)}")
+        params = params or {}
+        if not isinstance(params, dict):
+            raise ConfigError(path, f"rules.{rid}", "必须是映射 (must be a mapping)")
+        for name, value in params.items():
+            key = f"rules.{rid}.{name}"
+            if name == "enabled":
+                if not isinstance(value, bool):
+                    raise ConfigError(path, key, f"必须是 true/false, got {value!r}")
+            elif name in RULE_PARAMS[rid]:
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ConfigError(path, key, f"必须是数字 (must be a number), got {value!r}")
+                if value <= 0:
+                    raise ConfigError(path, key, f"必须大于 0 (must be positive), got {value!r}")
+            else:
+                raise ConfigError(path, key, f"未知参数 (unknown parameter); known: {list(RULE_PARAMS[rid]) + ['enabled']}")
+        rules[rid] = params
+    return Config(timezone=tz, shop_timezones=dict(shop_tz), rules=rules, source=str(path))

@@ -1,0 +1,485 @@
+"""Ingest chat messages and orders from JSONL / JSON / CSV files into DuckDB.
+
+How it works, per file (each file is one transaction, so a later file de-duplicates
+against an earlier one in the same call):
+
+1. Python reads the bytes and decodes them: UTF-8 (with or without BOM), else GB18030
+   (a superset of GBK/GB2312). A file that is mostly one encoding with a few broken lines
+   is decoded line by line and the broken lines are quarantined.
+2. The lines (JSONL), items (JSON array) or rows (CSV) are staged into DuckDB as one
+   Arrow table with their line numbers. No per-row Python validation: JSON parsing,
+   header aliases, role/time normalisation and every check are set-wise SQL
+   (`qc/sql/ingest_*.sql`).
+3. Bad rows go to `quarantine` with file, line, field and reason; good rows are
+   de-duplicated by a content key (`msg_key`) and inserted; touched conversations are
+   re-derived and marked for (re-)inspection.
+
+Always: read = ingested + duplicate + quarantined.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import pyarrow as pa
+
+from . import lexicon, sqlfiles
+from .config import Config, load_config
+from .errors import InputFileError
+from .paths import SQL_DIR
+
+SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
+
+# Canonical field -> accepted header/key aliases (common exports of 千牛/京麦/咚咚 and
+# spreadsheet hand-offs). Compared after lower-casing and removing spaces, '_' and '-'.
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    # chats
+    "conversation_id": ("conversation_id", "会话ID", "会话id", "会话编号", "会话", "对话ID", "session_id", "chat_id"),
+    "seq": ("seq", "序号", "消息序号", "message_seq"),
+    "ts": ("ts", "时间", "发送时间", "消息时间", "timestamp", "time", "datetime"),
+    "role": ("role", "发送人", "角色", "发送方", "发送者角色", "sender_role", "sender"),
+    "agent_id": ("agent_id", "客服", "客服账号", "客服ID", "客服昵称", "子账号", "接待客服"),
+    "customer_id": ("customer_id", "买家", "顾客", "买家昵称", "买家ID", "客户ID", "buyer_id", "buyer"),
+    "shop_id": ("shop_id", "店铺", "店铺ID", "店铺名称", "shop"),
+    "queue": ("queue", "队列", "分组", "接待组", "客服分组"),
+    "text": ("text", "内容", "消息内容", "聊天内容", "content", "message"),
+    "msg_type": ("msg_type", "消息类型", "类型", "type"),
+    # orders
+    "order_id": ("order_id", "订单号", "订单编号", "订单ID"),
+    "created_at": ("created_at", "下单时间", "创建时间", "订单创建时间"),
+    "paid_at": ("paid_at", "付款时间", "支付时间"),
+    "amount": ("amount", "金额", "实付金额", "订单金额", "付款金额", "实付款"),
+}
+CANONICAL = tuple(FIELD_ALIASES)
+
+# Role values -> canonical role. A value containing ':' (e.g. 大焊:小李, a Taobao sub-account)
+# is an agent account: role agent, and it fills agent_id when that is missing.
+ROLE_ALIASES = {
+    "customer": ("customer", "buyer", "user", "买家", "顾客", "客户", "用户", "会员", "访客"),
+    "agent": ("agent", "seller", "staff", "客服", "卖家", "商家", "人工", "人工客服", "售前", "售后"),
+    "bot": ("bot", "robot", "机器人", "店小蜜", "智能客服", "自动回复", "阿里店小蜜", "京小智"),
+    "system": ("system", "系统", "系统消息", "通知"),
+}
+MSG_TYPE_ALIASES = {
+    "text": ("text", "文字", "文本", "txt"),
+    "emoji": ("emoji", "表情", "sticker", "动画表情"),
+    "image": ("image", "图片", "img", "picture"),
+    "card": ("card", "卡片", "商品卡片", "链接", "商品链接", "link"),
+    "order": ("order", "订单", "订单卡片"),
+}
+QUEUE_ALIASES = {
+    "presales": ("presales", "pre-sales", "pre_sales", "售前"),
+    "aftersales": ("aftersales", "after-sales", "after_sales", "售后"),
+}
+
+
+def _norm_key(k: str) -> str:
+    return "".join(ch for ch in str(k).strip().lower() if ch not in " _-\ufeff")
+
+
+_ALIAS_INDEX = {_norm_key(a): canon for canon, aliases in FIELD_ALIASES.items() for a in aliases}
+
+
+@dataclass
+class FileReport:
+    file: str
+    kind: str = ""  # jsonl | json | csv
+    encoding: str = ""
+    read: int = 0
+    ingested: int = 0
+    duplicate: int = 0
+    quarantined: int = 0
+    orders_ingested: int = 0
+    late_conversations: int = 0
+    error: str | None = None
+
+
+@dataclass
+class IngestReport:
+    run_id: int
+    files: list[FileReport] = field(default_factory=list)
+
+    def total(self, attr: str) -> int:
+        return sum(getattr(f, attr) for f in self.files)
+
+    @property
+    def ok(self) -> bool:
+        return all(f.error is None for f in self.files)
+
+    def as_dict(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "files": len(self.files),
+            "read": self.total("read"),
+            "ingested": self.total("ingested"),
+            "duplicate": self.total("duplicate"),
+            "quarantined": self.total("quarantined"),
+            "orders_ingested": self.total("orders_ingested"),
+            "late_conversations": self.total("late_conversations"),
+            "errors": [f"{f.file}: {f.error}" for f in self.files if f.error],
+        }
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def iter_input_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files and folders (recursively) of .jsonl/.ndjson/.json/.csv, in a stable order."""
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES))
+        else:
+            out.append(p)
+    return out
+
+
+def _decode(raw: bytes) -> tuple[str, str, list[tuple[int, str]]]:
+    """Decode a whole file. Returns (text, encoding, bad_lines) where bad_lines are
+    (line number, reason) of lines that could not be decoded (their text is blanked so
+    line numbers stay right)."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw, bom = raw[3:], True
+    else:
+        bom = False
+    for enc in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(enc), ("utf-8-sig" if bom and enc == "utf-8" else enc), []
+        except UnicodeDecodeError:
+            continue
+    # Mixed or damaged: pick the encoding that decodes more lines, quarantine the rest.
+    lines = raw.split(b"\n")
+    best = None
+    for enc in ("utf-8", "gb18030"):
+        ok = 0
+        for ln in lines:
+            try:
+                ln.decode(enc)
+                ok += 1
+            except UnicodeDecodeError:
+                pass
+        if best is None or ok > best[1]:
+            best = (enc, ok)
+    enc = best[0]
+    out, bad = [], []
+    for i, ln in enumerate(lines, start=1):
+        try:
+            out.append(ln.decode(enc))
+        except UnicodeDecodeError as exc:
+            out.append("")
+            bad.append((i, f"无法解码的字节 (undecodable bytes for {enc}) at byte {exc.start}"))
+    return "\n".join(out), enc, bad
+
+
+@dataclass
+class Staged:
+    """A file's rows as Arrow, plus the rows already rejected while reading."""
+
+    kind: str
+    encoding: str
+    table: pa.Table  # columns: line, raw, json_ok, + CANONICAL (strings)
+    pre_bad: list[tuple[int, str, str, str]]  # (line, field, reason, raw)
+
+
+def _json_table(lines: list[int], raws: list[str]) -> pa.Table:
+    return pa.table({"line": pa.array(lines, pa.int64()), "raw": pa.array(raws, pa.string())})
+
+
+def read_file(path: Path) -> Staged:
+    if not path.exists():
+        raise InputFileError(path, "文件不存在 (file not found)")
+    if not path.is_file():
+        raise InputFileError(path, "不是文件 (not a regular file)")
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise InputFileError(path, f"不支持的文件类型 {path.suffix!r}; 支持 .jsonl .ndjson .json .csv")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputFileError(path, f"无法读取 (cannot read): {exc}") from None
+    text, encoding, bad = _decode(raw)
+    if bad and len(bad) * 2 > max(1, text.count("\n") + 1):
+        raise InputFileError(path, f"无法识别编码: 多数行既不是 UTF-8 也不是 GB18030/GBK ({len(bad)} 行)")
+    pre_bad = [(ln, "(整行)", reason, "") for ln, reason in bad]
+    if kind == "json" and text.lstrip()[:1] != "[":
+        kind = "jsonl"  # a .json file holding one object per line is JSON Lines
+    if kind == "jsonl":
+        lines, raws = [], []
+        bad_lines = {b[0] for b in bad}
+        for i, ln in enumerate(text.split("\n"), start=1):
+            s = ln.strip()
+            if s and i not in bad_lines:
+                lines.append(i)
+                raws.append(s)
+        return Staged("jsonl", encoding, _json_table(lines, raws), pre_bad)
+    if kind == "json":
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputFileError(path, f"JSON 数组无法解析 (line {exc.lineno}, col {exc.colno}): {exc.msg}") from None
+        if not isinstance(items, list):
+            raise InputFileError(path, "JSON 文件顶层必须是数组或每行一个对象 (JSON Lines)")
+        raws = [json.dumps(it, ensure_ascii=False) for it in items]
+        # For a JSON array, "line" is the item's 1-based position in the array.
+        return Staged("json", encoding, _json_table(list(range(1, len(raws) + 1)), raws), pre_bad)
+    return _read_csv(path, text, encoding, pre_bad)
+
+
+def _read_csv(path: Path, text: str, encoding: str, pre_bad) -> Staged:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputFileError(path, "CSV 文件为空 (empty CSV file)") from None
+    except csv.Error as exc:
+        raise InputFileError(path, f"CSV 表头无法解析: {exc}") from None
+    mapping: dict[int, str] = {}
+    for idx, name in enumerate(header):
+        canon = _ALIAS_INDEX.get(_norm_key(name))
+        if canon and canon not in mapping.values():
+            mapping[idx] = canon
+    if "conversation_id" not in mapping.values() and "order_id" not in mapping.values():
+        raise InputFileError(
+            path,
+            f"CSV 表头既没有会话ID也没有订单号 (no conversation_id / order_id column); header: {header}",
+        )
+    cols: dict[str, list] = {c: [] for c in mapping.values()}
+    lines: list[int] = []
+    raws: list[str] = []
+    width = len(header)
+    start_line = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            pre_bad.append((reader.line_num, "(整行)", f"CSV 格式错误: {exc}", ""))
+            continue
+        line = start_line
+        start_line = reader.line_num + 1
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != width:
+            pre_bad.append((line, "(整行)", f"列数不符: 表头 {width} 列, 本行 {len(row)} 列", ",".join(row)[:2000]))
+            continue
+        lines.append(line)
+        raws.append(",".join(row))
+        for idx, canon in mapping.items():
+            cols[canon].append(row[idx])
+    data = {"line": pa.array(lines, pa.int64()), "raw": pa.array(raws, pa.string())}
+    for c, v in cols.items():
+        data[c] = pa.array(v, pa.string())
+    return Staged("csv", encoding, pa.table(data), pre_bad)
+
+
+# --------------------------------------------------------------------------- staging SQL
+
+
+# A row is an order when it has an order id, or no conversation id but an order time.
+_KIND = (
+    "CASE WHEN coalesce(trim(order_id), '') <> '' THEN 'order' "
+    "WHEN coalesce(trim(conversation_id), '') = '' AND coalesce(trim(created_at), '') <> '' THEN 'order' "
+    "ELSE 'chat' END"
+)
+
+
+def _stage_view(con, staged: Staged, path: Path) -> None:
+    """Create TEMP VIEW `staged` with line, raw, kind, and every canonical field (NULL when absent)."""
+    con.register("staged_arrow", staged.table)
+    present = set(staged.table.column_names)
+    if staged.kind in ("jsonl", "json"):
+        keys = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT unnest(json_keys(raw)) FROM staged_arrow "
+                "WHERE json_valid(raw) AND json_type(raw::JSON) = 'OBJECT'"
+            ).fetchall()
+        ]
+        by_canon: dict[str, list[str]] = {}
+        for k in sorted(keys):
+            canon = _ALIAS_INDEX.get(_norm_key(k))
+            if canon:
+                by_canon.setdefault(canon, []).append(k)
+        exprs = []
+        for c in CANONICAL:
+            ks = by_canon.get(c, [])
+            if not ks:
+                exprs.append(f"NULL::VARCHAR AS {c}")
+                continue
+            parts = ", ".join(
+                "json_extract_string(j, '$.\"" + k.replace("'", "''").replace('"', '\\"') + "\"')" for k in ks
+            )
+            exprs.append(f"coalesce({parts}) AS {c}" if len(ks) > 1 else f"{parts} AS {c}")
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP VIEW staged AS
+            SELECT line, raw,
+                   CASE WHEN j IS NULL THEN 'bad' ELSE {_KIND} END AS kind,
+                   {", ".join(CANONICAL)}
+            FROM (
+                SELECT line, raw, j, {", ".join(exprs)}
+                FROM (SELECT line, raw,
+                             CASE WHEN json_valid(raw) AND json_type(raw::JSON) = 'OBJECT' THEN raw::JSON END AS j
+                      FROM staged_arrow)
+            )
+            """
+        )
+    else:
+        exprs = [c if c in present else f"NULL::VARCHAR AS {c}" for c in CANONICAL]
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP VIEW staged AS
+            SELECT line, raw,
+                   {_KIND} AS kind,
+                   {", ".join(CANONICAL)}
+            FROM (SELECT line, raw, {", ".join(exprs)} FROM staged_arrow)
+            """
+        )
+
+
+def _alias_tables(con, config: Config) -> None:
+    def table(name, mapping):
+        rows = [(a.lower(), canon) for canon, aliases in mapping.items() for a in aliases]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} (alias VARCHAR PRIMARY KEY, value VARCHAR)")
+        con.executemany(f"INSERT OR IGNORE INTO {name} VALUES (?, ?)", rows)
+
+    sqlfiles.run(con, "macros.sql")
+    table("role_alias", ROLE_ALIASES)
+    table("msg_type_alias", MSG_TYPE_ALIASES)
+    table("queue_alias", QUEUE_ALIASES)
+    con.execute("CREATE OR REPLACE TEMP TABLE shop_tz (shop_id VARCHAR PRIMARY KEY, tz VARCHAR)")
+    if config.shop_timezones:
+        con.executemany("INSERT INTO shop_tz VALUES (?, ?)", list(config.shop_timezones.items()))
+
+
+def _complaint_regex() -> str:
+    import re
+
+    return "|".join(re.escape(p) for p in lexicon.load("complaint").phrases)
+
+
+# --------------------------------------------------------------------------- main entry
+
+
+def ingest_paths(con, paths: Iterable[str | Path], config: Config | None = None, progress=None) -> IngestReport:
+    """Ingest every file under `paths`. Never raises for a bad row; a file that cannot be
+    read at all is reported in its FileReport.error (the CLI exits non-zero)."""
+    config = config or load_config()
+    files = iter_input_files(paths)
+    run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM ingest_runs").fetchone()[0]
+    con.execute(
+        "INSERT INTO ingest_runs (run_id, started_at, paths, files) VALUES (?, now(), ?, ?)",
+        [run_id, [str(p) for p in paths], len(files)],
+    )
+    report = IngestReport(run_id)
+    _alias_tables(con, config)
+    for path in files:
+        fr = FileReport(str(path))
+        report.files.append(fr)
+        try:
+            staged = read_file(path)
+        except InputFileError as exc:
+            fr.error = str(exc).split(": ", 1)[-1]
+            continue
+        fr.kind, fr.encoding = staged.kind, staged.encoding
+        _ingest_staged(con, path, staged, fr, run_id, config)
+        if progress:
+            progress(fr)
+    con.execute(
+        "UPDATE ingest_runs SET finished_at = now(), read = ?, ingested = ?, duplicate = ?, quarantined = ? WHERE run_id = ?",
+        [report.total("read"), report.total("ingested"), report.total("duplicate"), report.total("quarantined"), run_id],
+    )
+    return report
+
+
+def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int, config: Config) -> None:
+    file_sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    params = {"file": str(path), "sha": file_sha, "run": run_id, "tz": config.timezone}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _stage_view(con, staged, path)
+        # Rows rejected while reading (undecodable bytes, wrong CSV width).
+        if staged.pre_bad:
+            con.executemany(
+                "INSERT OR IGNORE INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(str(path), file_sha, ln, f, r, raw, run_id) for ln, f, r, raw in staged.pre_bad],
+            )
+        n_staged = staged.table.num_rows
+        fr.read = n_staged + len(staged.pre_bad)
+
+        # --- chats -------------------------------------------------------------
+        sqlfiles.run(con, "ingest_messages_check.sql", {"tz": config.timezone})
+        bad = con.execute(
+            """
+            INSERT OR IGNORE INTO quarantine
+            SELECT $file, $sha, line, bad_field, bad_reason, raw, $run FROM chat_checked WHERE bad_field IS NOT NULL
+            """,
+            {"file": params["file"], "sha": params["sha"], "run": run_id},
+        )
+        chat_bad = con.execute("SELECT count(*) FROM chat_checked WHERE bad_field IS NOT NULL").fetchone()[0]
+        sqlfiles.run(con, "ingest_messages_insert.sql", {"file": str(path), "run": run_id})
+        stats = con.execute(
+            "SELECT count(*) FILTER (WHERE status = 'new'), count(*) FILTER (WHERE status = 'duplicate'), "
+            "count(*) FILTER (WHERE status = 'conflict') FROM chat_keyed"
+        ).fetchone()
+        new, dup, conflict = stats
+        if conflict:
+            con.execute(
+                """
+                INSERT OR IGNORE INTO quarantine
+                SELECT $file, $sha, line, 'seq', 'seq 与同一会话中另一条不同的消息重复 (seq already used by another message)', raw, $run
+                FROM chat_keyed WHERE status = 'conflict'
+                """,
+                {"file": str(path), "sha": file_sha, "run": run_id},
+            )
+        # --- orders ------------------------------------------------------------
+        sqlfiles.run(con, "ingest_orders.sql", {"tz": config.timezone, "file": str(path), "run": run_id})
+        o_bad, o_new, o_dup = con.execute(
+            "SELECT count(*) FILTER (WHERE bad_field IS NOT NULL), count(*) FILTER (WHERE status IN ('new','updated')), "
+            "count(*) FILTER (WHERE status = 'duplicate') FROM order_checked"
+        ).fetchone()
+        con.execute(
+            """
+            INSERT OR IGNORE INTO quarantine
+            SELECT $file, $sha, line, bad_field, bad_reason, raw, $run FROM order_checked WHERE bad_field IS NOT NULL
+            """,
+            {"file": str(path), "sha": file_sha, "run": run_id},
+        )
+        # Rows of unreadable JSON (kind 'bad') are counted in chat_checked.
+        fr.ingested = new + o_new
+        fr.orders_ingested = o_new
+        fr.duplicate = dup + o_dup
+        fr.quarantined = len(staged.pre_bad) + chat_bad + conflict + o_bad
+        # --- derived conversations --------------------------------------------
+        if new:
+            fr.late_conversations = _refresh_conversations(con, run_id)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("staged_arrow")
+    assert fr.read == fr.ingested + fr.duplicate + fr.quarantined, fr
+
+
+def _refresh_conversations(con, run_id: int) -> int:
+    """Renumber late conversations, rebuild the touched conversations' rows, mark them for
+    inspection. Returns how many already-known conversations received late messages."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT conversation_id FROM chat_keyed WHERE status = 'new'"
+    )
+    late = con.execute(
+        "SELECT count(*) FROM touched t JOIN conversations c USING (conversation_id)"
+    ).fetchone()[0]
+    if late:
+        sqlfiles.run(con, "ingest_renumber_late.sql")
+    sqlfiles.run(con, "conversations_refresh.sql", {"run": run_id, "complaint_re": _complaint_regex()})
+    return late

@@ -1,0 +1,61 @@
+-- Grain: one row per staged chat row (a line/item/row of one input file).
+-- Normalises roles, types, queue and time; names the first failing field and why.
+CREATE OR REPLACE TEMP TABLE chat_checked AS
+WITH base AS (
+    SELECT
+        s.line, s.raw, s.kind,
+        nullif(trim(s.conversation_id), '')        AS conversation_id,
+        nullif(trim(s.seq), '')                    AS seq_s,
+        nullif(trim(s.ts), '')                     AS ts_s,
+        lower(nullif(trim(s.role), ''))            AS role_s,
+        nullif(trim(s.agent_id), '')               AS agent_id_s,
+        nullif(trim(s.customer_id), '')            AS customer_id,
+        coalesce(nullif(trim(s.shop_id), ''), 'default') AS shop_id,
+        lower(nullif(trim(s.queue), ''))           AS queue_s,
+        coalesce(s.text, '')                       AS text,
+        lower(nullif(trim(s.msg_type), ''))        AS msg_type_s
+    FROM staged s
+    WHERE s.kind IN ('chat', 'bad')
+), typed AS (
+    SELECT
+        b.*,
+        coalesce(st.tz, $tz) AS tz,
+        CASE WHEN ra.value IS NOT NULL THEN ra.value
+             WHEN b.role_s LIKE '%:%' THEN 'agent' END          AS role,
+        CASE WHEN b.agent_id_s IS NOT NULL THEN b.agent_id_s
+             WHEN ra.value IS NULL AND b.role_s LIKE '%:%' THEN b.role_s END AS agent_id,
+        coalesce(ma.value, CASE WHEN b.msg_type_s IS NULL THEN 'text' ELSE 'other' END) AS msg_type,
+        qa.value                                                AS queue,
+        try_cast(b.seq_s AS BIGINT)                             AS source_seq,
+        parse_ts(b.ts_s, coalesce(st.tz, $tz))                  AS ts
+    FROM base b
+    LEFT JOIN role_alias ra ON ra.alias = b.role_s
+    LEFT JOIN msg_type_alias ma ON ma.alias = b.msg_type_s
+    LEFT JOIN queue_alias qa ON qa.alias = b.queue_s
+    LEFT JOIN shop_tz st ON st.shop_id = b.shop_id
+)
+SELECT
+    t.*,
+    timezone(t.tz, t.ts)          AS ts_local,
+    CASE
+        WHEN t.kind = 'bad'             THEN '(整行)'
+        WHEN t.conversation_id IS NULL  THEN 'conversation_id'
+        WHEN t.ts_s IS NULL             THEN 'ts'
+        WHEN t.ts IS NULL OR NOT ts_in_range(t.ts) THEN 'ts'
+        WHEN t.role_s IS NULL           THEN 'role'
+        WHEN t.role IS NULL             THEN 'role'
+        WHEN t.role = 'agent' AND t.agent_id IS NULL THEN 'agent_id'
+        WHEN t.seq_s IS NOT NULL AND t.source_seq IS NULL THEN 'seq'
+    END AS bad_field,
+    CASE
+        WHEN t.kind = 'bad'             THEN '不是有效的 JSON 对象（行被截断或格式错误） (invalid or truncated JSON)'
+        WHEN t.conversation_id IS NULL  THEN '缺少必填字段 conversation_id (missing)'
+        WHEN t.ts_s IS NULL             THEN '缺少必填字段 ts (missing)'
+        WHEN t.ts IS NULL               THEN '无法解析的时间 (unparseable time): ' || t.ts_s
+        WHEN NOT ts_in_range(t.ts)      THEN '时间超出 2000–2100 年 (out of range): ' || t.ts_s
+        WHEN t.role_s IS NULL           THEN '缺少必填字段 role (missing)'
+        WHEN t.role IS NULL             THEN '未知角色 (unknown role): ' || t.role_s
+        WHEN t.role = 'agent' AND t.agent_id IS NULL THEN '客服消息缺少 agent_id (agent message without agent_id)'
+        WHEN t.seq_s IS NOT NULL AND t.source_seq IS NULL THEN 'seq 不是整数 (not an integer): ' || t.seq_s
+    END AS bad_reason
+FROM typed t;

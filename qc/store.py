@@ -1,0 +1,135 @@
+"""The DuckDB store: one module owns the schema, versioned with forward migrations.
+
+Open a database with `connect()`; it creates the file (and its folder) and applies every
+migration not yet applied, in order, inside a transaction. Never edit a released
+migration: append a new one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from .paths import default_db_path
+
+# (version, description, SQL). Grain of each table is stated in its comment.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "messages, conversations, orders, quarantine, ingest_runs",
+        """
+        -- one row per chat message
+        CREATE TABLE messages (
+            msg_key        VARCHAR NOT NULL,   -- identity: hash of content + occurrence; makes ingest idempotent
+            conversation_id VARCHAR NOT NULL,
+            seq            INTEGER NOT NULL,   -- source seq when given, else by ts then file order
+            source_seq     BIGINT,
+            ts             TIMESTAMPTZ NOT NULL,
+            ts_local       TIMESTAMP NOT NULL, -- wall time in the shop's timezone
+            day            DATE NOT NULL,      -- shop-local calendar day
+            role           VARCHAR NOT NULL,   -- customer | agent | bot | system
+            agent_id       VARCHAR,
+            customer_id    VARCHAR,
+            shop_id        VARCHAR NOT NULL,
+            queue          VARCHAR,            -- as given by the source (may be NULL)
+            text           VARCHAR NOT NULL,
+            msg_type       VARCHAR NOT NULL,
+            source_file    VARCHAR NOT NULL,
+            source_line    BIGINT NOT NULL,
+            ingest_run     BIGINT NOT NULL,
+            ingest_order   BIGINT NOT NULL     -- global arrival order: ties in ts keep file order
+        );
+        -- one row per conversation (derived from messages; rebuilt for touched conversations)
+        CREATE TABLE conversations (
+            conversation_id VARCHAR PRIMARY KEY,
+            shop_id        VARCHAR NOT NULL,
+            queue          VARCHAR NOT NULL,   -- presales | aftersales
+            queue_source   VARCHAR NOT NULL,   -- data | inferred
+            customer_id    VARCHAR,
+            agents         VARCHAR[],
+            first_agent_id VARCHAR,
+            started_at     TIMESTAMPTZ NOT NULL,
+            ended_at       TIMESTAMPTZ NOT NULL,
+            day            DATE NOT NULL,      -- shop-local day of the first message
+            n_messages     INTEGER NOT NULL,
+            n_customer     INTEGER NOT NULL,
+            n_agent        INTEGER NOT NULL,
+            n_bot          INTEGER NOT NULL,
+            needs_inspection BOOLEAN NOT NULL, -- new or late messages since the last inspection
+            updated_run    BIGINT NOT NULL
+        );
+        -- one row per order
+        CREATE TABLE orders (
+            order_id       VARCHAR PRIMARY KEY,
+            customer_id    VARCHAR NOT NULL,
+            shop_id        VARCHAR NOT NULL,
+            agent_id       VARCHAR,
+            created_at     TIMESTAMPTZ NOT NULL,
+            paid_at        TIMESTAMPTZ,
+            amount         DECIMAL(14, 2) NOT NULL,
+            source_file    VARCHAR NOT NULL,
+            source_line    BIGINT NOT NULL,
+            ingest_run     BIGINT NOT NULL
+        );
+        -- one row per rejected input row (file, line, reason); re-ingesting adds nothing twice
+        CREATE TABLE quarantine (
+            file           VARCHAR NOT NULL,
+            file_sha256    VARCHAR NOT NULL,
+            line           BIGINT NOT NULL,    -- 1-based line (CSV: physical line of the row; JSON array: item number)
+            field          VARCHAR NOT NULL,
+            reason         VARCHAR NOT NULL,
+            raw            VARCHAR,
+            ingest_run     BIGINT NOT NULL,
+            PRIMARY KEY (file_sha256, line, field)
+        );
+        -- one row per `qc ingest` call (an audit log: it grows on purpose)
+        CREATE TABLE ingest_runs (
+            run_id         BIGINT PRIMARY KEY,
+            started_at     TIMESTAMPTZ NOT NULL,
+            finished_at    TIMESTAMPTZ,
+            paths          VARCHAR[],
+            files          INTEGER,
+            read           BIGINT,
+            ingested       BIGINT,
+            duplicate      BIGINT,
+            quarantined    BIGINT
+        );
+        """,
+    ),
+]
+
+
+def connect(db: str | Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    path = default_db_path(db)
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    # All instants are shown and computed in UTC; shop-local times live in *_local/day columns.
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        migrate(con)
+    return con
+
+
+def schema_version(con) -> int:
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())"
+    )
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+
+
+def migrate(con) -> int:
+    current = schema_version(con)
+    for version, description, sql in MIGRATIONS:
+        if version <= current:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_version (version, description) VALUES (?, ?)", [version, description])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    return schema_version(con)
