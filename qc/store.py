@@ -97,6 +97,48 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        2,
+        "findings, inspect_runs",
+        """
+        -- one row per finding (rule, model or manual). finding_id is deterministic
+        -- (conversation, rule, message, key), so re-inspection replaces a finding with the
+        -- same id and reviews stay attached to it.
+        CREATE TABLE findings (
+            finding_id     VARCHAR PRIMARY KEY,
+            conversation_id VARCHAR NOT NULL,
+            message_seq    INTEGER,            -- NULL for conversation-level findings
+            agent_id       VARCHAR,
+            shop_id        VARCHAR,
+            day            DATE,
+            rule_id        VARCHAR NOT NULL,
+            rule_version   VARCHAR NOT NULL,
+            severity       VARCHAR NOT NULL,   -- low | medium | high | redline
+            category       VARCHAR NOT NULL,   -- 业务类 | 能力类 | 态度类
+            subcategory    VARCHAR,            -- e.g. the lexicon category 硬拒议价
+            span_start     INTEGER,            -- character offsets in the message text
+            span_end       INTEGER,
+            evidence       VARCHAR,            -- JSON
+            explanation    VARCHAR NOT NULL,   -- human-readable, cites lexicon file:line / params / model
+            source         VARCHAR NOT NULL,   -- rule | model | manual
+            score          DOUBLE,
+            run_id         BIGINT,
+            created_at     TIMESTAMPTZ NOT NULL
+        );
+        -- one row per inspection run
+        CREATE TABLE inspect_runs (
+            run_id         BIGINT PRIMARY KEY,
+            started_at     TIMESTAMPTZ NOT NULL,
+            finished_at    TIMESTAMPTZ,
+            scope          VARCHAR,
+            conversations  BIGINT,
+            messages       BIGINT,
+            findings       BIGINT,
+            stages         VARCHAR,            -- JSON: seconds per stage
+            notes          VARCHAR
+        );
+        """,
+    ),
 ]
 
 

@@ -1,0 +1,247 @@
+"""The inspection engine: pick the conversations in scope, run the text stage once over
+the whole batch, run every enabled rule as SQL, replace their findings.
+
+Stages (timed, stored in inspect_runs.stages):
+  scope     which conversations: those marked for inspection (default), one day, or all
+  batch     their messages into a temp table `bm` (one row per message)
+  match     one Aho-Corasick pass over the text column -> `mm` (one row per lexicon hit)
+  flags     per-message flags from `mm` -> `bmf`
+  rules     one SQL query per rule -> findings
+  write     replace the scope's rule findings, clear needs_inspection
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+import pyarrow as pa
+
+from . import lexicon
+from .config import Config, load_config
+from .paths import ROOT
+from .rules import RULES, Rule
+from .textmatch import matcher
+
+RULE_SQL_DIR = ROOT / "qc" / "rules" / "sql"
+
+
+@dataclass
+class InspectReport:
+    run_id: int
+    scope: str
+    conversations: int = 0
+    messages: int = 0
+    findings: int = 0
+    by_rule: dict[str, int] = field(default_factory=dict)
+    stages: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def _rule_sql(rule: Rule) -> str:
+    return (RULE_SQL_DIR / rule.sql).read_text(encoding="utf-8").strip().rstrip(";")
+
+
+def _scope(con, day: date | str | None, all_: bool) -> str:
+    if all_:
+        con.execute("CREATE OR REPLACE TEMP TABLE scope_conv AS SELECT conversation_id FROM conversations")
+        return "all"
+    if day:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE scope_conv AS SELECT conversation_id FROM conversations WHERE day = ?::DATE",
+            [str(day)],
+        )
+        return f"date={day}"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE scope_conv AS SELECT conversation_id FROM conversations WHERE needs_inspection"
+    )
+    return "pending"
+
+
+# Full-width ASCII -> half-width, as qc.text.normalize does in Python.
+_FW = "".join(chr(c) for c in range(0xFF01, 0xFF5F))
+_HW = "".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F))
+
+
+def _build_batch(con) -> int:
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE bm AS
+        SELECT (row_number() OVER (ORDER BY m.conversation_id, m.seq) - 1)::BIGINT AS row,
+               m.msg_key, m.conversation_id, m.seq, m.ts, epoch(m.ts) AS epoch, m.role, m.agent_id,
+               coalesce(m.customer_id, c.customer_id) AS customer_id, c.shop_id, c.queue, m.text, m.msg_type,
+               -- near-same comparison key: no spaces, punctuation, emoji or [sticker] codes
+               regexp_replace(regexp_replace(lower(translate(m.text, $fw, $hw)),
+                              '\\[[^\\[\\]]{{1,6}}\\]', '', 'g'), '[^\\p{{L}}\\p{{N}}]', '', 'g') AS norm
+        FROM messages m
+        JOIN scope_conv s USING (conversation_id)
+        JOIN conversations c USING (conversation_id)
+        ORDER BY m.conversation_id, m.seq
+        """,
+        {"fw": _FW, "hw": _HW},
+    )
+    return con.execute("SELECT count(*) FROM bm").fetchone()[0]
+
+
+def _ack_table(con) -> None:
+    from .text import strip_for_compare
+
+    acks = sorted({strip_for_compare(p) for p in lexicon.load("ack").phrases} - {""})
+    con.execute("CREATE OR REPLACE TEMP TABLE ack_norm (norm VARCHAR PRIMARY KEY)")
+    con.executemany("INSERT INTO ack_norm VALUES (?)", [(a,) for a in acks])
+
+
+def _flags(con) -> None:
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE bmf AS
+        WITH f AS (
+            SELECT row,
+                   bool_or(lexicon = 'forbidden') AS has_forbidden,
+                   bool_or(lexicon = 'apology')   AS has_apology,
+                   bool_or(lexicon = 'soothing')  AS has_soothing,
+                   bool_or(lexicon = 'complaint') AS has_complaint,
+                   bool_or(lexicon = 'bargain')   AS has_bargain,
+                   bool_or(lexicon = 'ordered')   AS has_ordered,
+                   bool_or(lexicon = 'followup')  AS has_followup,
+                   bool_or(lexicon = 'urge_pay')  AS has_urge,
+                   bool_or(lexicon = 'question')  AS has_question
+            FROM mm GROUP BY row
+        )
+        SELECT b.*,
+               coalesce(f.has_forbidden, false) AS has_forbidden,
+               coalesce(f.has_apology, false)   AS has_apology,
+               coalesce(f.has_soothing, false)  AS has_soothing,
+               coalesce(f.has_complaint, false) AS has_complaint,
+               coalesce(f.has_bargain, false)   AS has_bargain,
+               coalesce(f.has_ordered, false)   AS has_ordered,
+               coalesce(f.has_followup, false)  AS has_followup,
+               coalesce(f.has_urge, false)      AS has_urge,
+               coalesce(f.has_question, false)  AS has_question,
+               (b.norm <> '' AND b.norm IN (SELECT norm FROM ack_norm)) AS is_ack,
+               (b.msg_type = 'emoji' OR (b.norm = '' AND trim(b.text) <> '' AND b.msg_type IN ('text', 'emoji', 'other'))) AS emoji_only
+        FROM bm b LEFT JOIN f USING (row)
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE scope_orders AS
+        SELECT o.* FROM orders o
+        WHERE (o.customer_id, o.shop_id) IN (SELECT DISTINCT customer_id, shop_id FROM bm WHERE customer_id IS NOT NULL)
+        """
+    )
+
+
+def inspect(con, day: date | str | None = None, all_: bool = False, config: Config | None = None,
+            rules: tuple[Rule, ...] | None = None) -> InspectReport:
+    """Inspect the conversations in scope and replace their rule findings. Idempotent."""
+    config = config or load_config()
+    rules = rules or RULES
+    t0 = time.perf_counter()
+    run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM inspect_runs").fetchone()[0]
+    scope = _scope(con, day, all_)
+    rep = InspectReport(run_id, scope)
+    con.execute("INSERT INTO inspect_runs (run_id, started_at, scope) VALUES (?, now(), ?)", [run_id, scope])
+    rep.conversations = con.execute("SELECT count(*) FROM scope_conv").fetchone()[0]
+    stages = rep.stages
+    stages["scope"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    rep.messages = _build_batch(con)
+    _ack_table(con)
+    stages["batch"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    texts = con.sql("SELECT text FROM bm ORDER BY row").to_arrow_table().column(0).to_pylist()
+    m = matcher()
+    hits = m.match_column(texts)
+    con.register("mm_arrow", hits)
+    con.execute("CREATE OR REPLACE TEMP TABLE mm AS SELECT * FROM mm_arrow")
+    con.unregister("mm_arrow")
+    del texts
+    stages["match"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    _flags(con)
+    stages["flags"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    versions = m.versions
+    parts = []
+    for rule in rules:
+        if not config.rule_enabled(rule.id):
+            continue
+        params = {**rule.params, **{k: v for k, v in config.rule(rule.id).items() if k != "enabled"}}
+        sql = _rule_sql(rule)
+        bind = dict(params)
+        if "$apology_version" in sql:
+            bind["apology_version"] = versions["apology"]
+        used = {k: v for k, v in bind.items() if f"${k}" in sql}
+        tr = time.perf_counter()
+        tbl = con.sql(sql, params=used or None).to_arrow_table()
+        stages[f"rule:{rule.id}"] = time.perf_counter() - tr
+        n = tbl.num_rows
+        rep.by_rule[rule.id] = n
+        if n:
+            tbl = tbl.append_column("rule_id", pa.array([rule.id] * n, pa.string()))
+            tbl = tbl.append_column("rule_version", pa.array([rule.version] * n, pa.string()))
+            tbl = tbl.append_column("category", pa.array([rule.category] * n, pa.string()))
+            parts.append(tbl.select(["conversation_id", "message_seq", "agent_id", "severity", "subcategory",
+                                     "span_start", "span_end", "evidence", "explanation", "score", "key",
+                                     "rule_id", "rule_version", "category"]).cast(_RESULT_SCHEMA))
+    stages["rules"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "DELETE FROM findings WHERE source = 'rule' AND conversation_id IN (SELECT conversation_id FROM scope_conv)"
+        )
+        if parts:
+            allf = pa.concat_tables(parts)
+            con.register("new_findings", allf)
+            con.execute(
+                """
+                INSERT INTO findings
+                SELECT
+                    substr(sha1(concat_ws(chr(31), n.conversation_id, n.rule_id,
+                                          coalesce(n.message_seq::VARCHAR, ''), coalesce(n.key, ''))), 1, 20),
+                    n.conversation_id, n.message_seq, n.agent_id, c.shop_id, c.day,
+                    n.rule_id, n.rule_version, n.severity, n.category, n.subcategory,
+                    n.span_start, n.span_end, n.evidence, n.explanation, 'rule', n.score, ?, now()
+                FROM new_findings n JOIN conversations c USING (conversation_id)
+                """,
+                [run_id],
+            )
+            con.unregister("new_findings")
+        con.execute(
+            "UPDATE conversations SET needs_inspection = false WHERE conversation_id IN (SELECT conversation_id FROM scope_conv)"
+        )
+        rep.findings = sum(rep.by_rule.values())
+        stages["write"] = time.perf_counter() - t
+        stages["total"] = time.perf_counter() - t0
+        con.execute(
+            "UPDATE inspect_runs SET finished_at = now(), conversations = ?, messages = ?, findings = ?, stages = ?, notes = ? WHERE run_id = ?",
+            [rep.conversations, rep.messages, rep.findings, json.dumps(stages), json.dumps(rep.notes, ensure_ascii=False), run_id],
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    for tmp in ("bm", "bmf", "mm", "scope_orders"):
+        con.execute(f"DROP TABLE IF EXISTS {tmp}")
+    return rep
+
+
+_RESULT_SCHEMA = pa.schema([
+    ("conversation_id", pa.string()), ("message_seq", pa.int32()), ("agent_id", pa.string()),
+    ("severity", pa.string()), ("subcategory", pa.string()), ("span_start", pa.int32()),
+    ("span_end", pa.int32()), ("evidence", pa.string()), ("explanation", pa.string()),
+    ("score", pa.float64()), ("key", pa.string()), ("rule_id", pa.string()),
+    ("rule_version", pa.string()), ("category", pa.string()),
+])

@@ -1,0 +1,23 @@
+"""emoji_only_reply — 仅用表情敷衍.
+
+A customer question or bargaining is answered by agent messages that are only emoji or
+stickers ([微笑]) — practice lists "sending only an emoji instead of an answer" among
+forbidden behaviour.
+
+违规 (violating):  顾客「这个面罩能自动变光吗？」 客服「[微笑]」
+合规 (compliant):  顾客「这个面罩能自动变光吗？」 客服「可以的亲[微笑]」
+"""
+
+from .base import Rule
+
+RULE = Rule(
+    id="emoji_only_reply",
+    version="1.0",
+    name="仅用表情回复",
+    category="态度类",
+    severity="medium",
+    description="顾客提问或议价，客服只回复了表情",
+    violating="顾客：这个面罩能自动变光吗？ / 客服：[微笑]",
+    compliant="顾客：这个面罩能自动变光吗？ / 客服：可以的亲[微笑]",
+    sql="emoji_only_reply.sql",
+)

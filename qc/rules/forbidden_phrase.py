@@ -1,0 +1,23 @@
+"""forbidden_phrase — 禁用语 / 高压线.
+
+An agent message contains a phrase of lexicons/forbidden.txt (word-aware for 1–2
+character entries, allow-list applied). Severity and sub-category come from the lexicon;
+`redline` (辱骂) fails the conversation.
+
+违规 (violating):  客服「已经很低了，爱买不买」
+合规 (compliant):  客服「这款滚筒洗衣机已经是活动价了，我帮您申请一份赠品」
+"""
+
+from .base import Rule
+
+RULE = Rule(
+    id="forbidden_phrase",
+    version="1.0",
+    name="禁用语",
+    category="态度类",
+    severity=None,
+    description="客服消息包含禁用语（硬拒议价、推诿、不耐烦、讥讽、命令、辱骂）",
+    violating="客服：已经很低了，爱买不买",
+    compliant="客服：这款滚筒洗衣机已经是活动价了，我帮您申请一份赠品",
+    sql="forbidden_phrase.sql",
+)

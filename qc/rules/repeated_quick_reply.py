@@ -1,0 +1,25 @@
+"""repeated_quick_reply — 重复发送快捷短语.
+
+The same (or near-same: punctuation, spaces and emoji ignored) agent reply of at least
+`min_chars` characters is sent 2+ times in one conversation. Short acknowledgements
+(lexicons/ack.txt: 好的亲, 嗯嗯) are exempt; the same template in different conversations
+is fine.
+
+违规 (violating):  客服「亲，这款是现货，48小时内发货哦」…客服「亲，这款是现货，48小时内发货哦！」
+合规 (compliant):  客服「好的亲」…客服「好的亲」
+"""
+
+from .base import Rule
+
+RULE = Rule(
+    id="repeated_quick_reply",
+    version="1.0",
+    name="重复快捷短语",
+    category="能力类",
+    severity="low",
+    description="同一会话中客服重复发送相同（或几乎相同）的快捷回复",
+    violating="客服：亲，这款是现货，48小时内发货哦 / …… / 客服：亲，这款是现货，48小时内发货哦！",
+    compliant="客服：好的亲 / …… / 客服：好的亲",
+    sql="repeated_quick_reply.sql",
+    params={"min_chars": 6},
+)

@@ -1,0 +1,25 @@
+"""slow_response — 慢响应.
+
+A round runs from the customer's first message not yet answered by a human agent to the
+next agent message (the platforms' definition); a round longer than `limit_s` (default
+60 s) is a finding on that agent message. The first round is `slow_first_response`'s,
+so one late reply is flagged once.
+
+违规 (violating):  10:05:00 顾客「多久能到」 10:05:20 顾客「在吗」 10:06:30 客服「亲，3 天左右」（90 秒）
+合规 (compliant):  10:05:00 顾客「多久能到」 10:05:25 客服「亲，一般 3 天左右到」
+"""
+
+from .base import Rule
+
+RULE = Rule(
+    id="slow_response",
+    version="1.0",
+    name="慢响应",
+    category="能力类",
+    severity="low",
+    description="顾客消息（从第一条未回复的消息算起）到客服回复超过时限",
+    violating="10:05:00 顾客：多久能到 / 10:05:20 顾客：在吗 / 10:06:30 客服：亲，3 天左右（90 秒）",
+    compliant="10:05:00 顾客：多久能到 / 10:05:25 客服：亲，一般 3 天左右到",
+    sql="slow_response.sql",
+    params={"limit_s": 60},
+)

@@ -1,0 +1,62 @@
+-- bargain_followup_late. Grain: one row per conversation where the customer bargained,
+-- did not order, and the agent's answer to the customer's last message was not followed
+-- by another agent message within $window_s seconds.
+WITH bargain AS (
+    SELECT conversation_id, min(seq) AS bseq, min(ts) AS bts
+    FROM bmf WHERE role = 'customer' AND has_bargain
+    GROUP BY conversation_id
+), last_customer AS (
+    SELECT conversation_id, max(seq) AS lseq, any_value(customer_id) AS customer_id, any_value(shop_id) AS shop_id
+    FROM bmf WHERE role = 'customer' GROUP BY conversation_id
+), answer AS (
+    SELECT b.conversation_id, b.bseq, b.bts, l.lseq, l.customer_id, l.shop_id, min(a.seq) AS aseq
+    FROM bargain b
+    JOIN last_customer l USING (conversation_id)
+    JOIN bmf a ON a.conversation_id = b.conversation_id AND a.role = 'agent' AND a.seq > l.lseq
+    GROUP BY ALL
+), answer_msg AS (
+    SELECT x.*, a.epoch AS a_epoch, a.ts AS a_ts, a.agent_id
+    FROM answer x JOIN bmf a ON a.conversation_id = x.conversation_id AND a.seq = x.aseq
+), next_agent AS (
+    SELECT x.conversation_id, min(f.epoch) - any_value(x.a_epoch) AS gap, arg_min(f.seq, f.epoch) AS fseq
+    FROM answer_msg x
+    JOIN bmf f ON f.conversation_id = x.conversation_id AND f.role = 'agent' AND f.seq > x.aseq
+    GROUP BY x.conversation_id
+), ordered AS (
+    SELECT DISTINCT x.conversation_id
+    FROM answer_msg x
+    JOIN bmf c ON c.conversation_id = x.conversation_id AND c.role = 'customer' AND c.seq > x.bseq
+    WHERE c.has_ordered OR c.msg_type = 'order'
+    UNION
+    SELECT DISTINCT x.conversation_id
+    FROM answer_msg x
+    JOIN scope_orders o ON o.customer_id = x.customer_id AND o.shop_id = x.shop_id
+     AND o.created_at >= x.bts AND epoch(o.created_at) <= x.a_epoch + $window_s
+), bargain_text AS (
+    SELECT b.conversation_id, bm.text AS bargain_text, arg_min(m.phrase, m.span_start) AS cue
+    FROM bargain b JOIN bmf bm ON bm.conversation_id = b.conversation_id AND bm.seq = b.bseq
+    JOIN mm m ON m.row = bm.row AND m.lexicon = 'bargain'
+    GROUP BY ALL
+)
+SELECT
+    x.conversation_id,
+    x.aseq                      AS message_seq,
+    x.agent_id,
+    'medium'                    AS severity,
+    NULL::VARCHAR               AS subcategory,
+    NULL::INTEGER               AS span_start,
+    NULL::INTEGER               AS span_end,
+    to_json({'bargain_seq': x.bseq, 'bargain_cue': bt.cue, 'bargain_text': bt.bargain_text,
+             'answer_seq': x.aseq, 'next_agent_seq': n.fseq, 'gap_s': round(n.gap, 1),
+             'window_s': $window_s})::VARCHAR AS evidence,
+    '顾客第 ' || x.bseq || ' 条消息议价「' || bt.cue || '」后未下单；客服第 ' || x.aseq || ' 条回复后'
+        || CASE WHEN n.gap IS NULL THEN '再无追单'
+                ELSE ' ' || round(n.gap)::BIGINT || ' 秒才追单' END
+        || '（应在 ' || $window_s || ' 秒内追单）' AS explanation,
+    n.gap                       AS score,
+    NULL::VARCHAR               AS key
+FROM answer_msg x
+LEFT JOIN next_agent n USING (conversation_id)
+LEFT JOIN bargain_text bt USING (conversation_id)
+WHERE x.conversation_id NOT IN (SELECT conversation_id FROM ordered)
+  AND (n.gap IS NULL OR n.gap > $window_s);

@@ -1,0 +1,38 @@
+-- missing_apology. Grain: one row per conversation whose first complaint was followed by
+-- agent replies none of which apologised.
+WITH first_complaint AS (
+    SELECT conversation_id, min(seq) AS cseq
+    FROM bmf WHERE role = 'customer' AND has_complaint
+    GROUP BY conversation_id
+), after AS (
+    SELECT c.conversation_id, c.cseq,
+           count(*) FILTER (WHERE b.role = 'agent')                    AS agent_replies,
+           bool_or(b.role = 'agent' AND b.has_apology)                 AS apologised,
+           arg_min(b.agent_id, b.seq) FILTER (WHERE b.role = 'agent')  AS agent_id
+    FROM first_complaint c
+    JOIN bmf b ON b.conversation_id = c.conversation_id AND b.seq > c.cseq
+    GROUP BY c.conversation_id, c.cseq
+), cue AS (
+    SELECT b.conversation_id, b.seq,
+           arg_min(m.phrase, m.span_start) AS phrase, arg_min(m.category, m.span_start) AS kind,
+           min(m.span_start) AS span_start, arg_min(m.span_end, m.span_start) AS span_end,
+           arg_min(m.source, m.span_start) AS source
+    FROM bmf b JOIN mm m ON m.row = b.row AND m.lexicon = 'complaint'
+    GROUP BY b.conversation_id, b.seq
+)
+SELECT
+    a.conversation_id,
+    a.cseq                       AS message_seq,
+    a.agent_id,
+    'high'                       AS severity,
+    cue.kind                     AS subcategory,
+    cue.span_start, cue.span_end,
+    to_json({'complaint_cue': cue.phrase, 'kind': cue.kind, 'lexicon': cue.source,
+             'agent_replies_after': a.agent_replies, 'apology_lexicon': $apology_version})::VARCHAR AS evidence,
+    '顾客反映问题「' || cue.phrase || '」(' || cue.kind || ', ' || cue.source || ')，之后客服 '
+        || a.agent_replies || ' 条回复均未致歉 (' || $apology_version || ')' AS explanation,
+    NULL::DOUBLE AS score,
+    NULL::VARCHAR AS key
+FROM after a
+JOIN cue ON cue.conversation_id = a.conversation_id AND cue.seq = a.cseq
+WHERE a.agent_replies > 0 AND NOT a.apologised;

@@ -1,0 +1,35 @@
+-- slow_response. Grain: one row per late round. A round = the customer messages after the
+-- k-th human agent message; it is answered by the (k+1)-th agent message. Window functions
+-- number the agent messages; the round containing the customer's first message is left to
+-- slow_first_response.
+WITH x AS (
+    SELECT conversation_id, seq, role, epoch, agent_id,
+           coalesce(count(*) FILTER (WHERE role = 'agent') OVER (
+               PARTITION BY conversation_id ORDER BY seq
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS agents_before
+    FROM bmf WHERE role IN ('customer', 'agent')
+), first_customer AS (
+    SELECT conversation_id, min(seq) AS first_cseq FROM x WHERE role = 'customer' GROUP BY conversation_id
+), rounds AS (
+    SELECT conversation_id, agents_before AS k, min(epoch) AS start_epoch, min(seq) AS start_seq
+    FROM x WHERE role = 'customer' GROUP BY conversation_id, agents_before
+), agents AS (
+    SELECT conversation_id, seq, epoch, agent_id, agents_before AS k FROM x WHERE role = 'agent'
+)
+SELECT
+    r.conversation_id,
+    a.seq                       AS message_seq,
+    a.agent_id,
+    'low'                       AS severity,
+    NULL::VARCHAR               AS subcategory,
+    NULL::INTEGER               AS span_start,
+    NULL::INTEGER               AS span_end,
+    to_json({'round_start_seq': r.start_seq, 'agent_seq': a.seq, 'gap_s': round(a.epoch - r.start_epoch, 1), 'limit_s': $limit_s})::VARCHAR AS evidence,
+    '顾客第 ' || r.start_seq || ' 条消息起等待 ' || round(a.epoch - r.start_epoch)::BIGINT || ' 秒才得到回复（时限 ' || $limit_s || ' 秒）' AS explanation,
+    a.epoch - r.start_epoch     AS score,
+    NULL::VARCHAR               AS key
+FROM rounds r
+JOIN agents a ON a.conversation_id = r.conversation_id AND a.k = r.k
+JOIN first_customer f ON f.conversation_id = r.conversation_id
+WHERE r.start_seq <> f.first_cseq
+  AND a.epoch - r.start_epoch > $limit_s;
