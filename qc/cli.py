@@ -123,6 +123,205 @@ def sample(
     console.print_json(json.dumps(counts, ensure_ascii=False))
 
 
+
+# --------------------------------------------------------------------------- inspection
+
+
+@app.command("inspect")
+def inspect_cmd(
+    db: Optional[Path] = DbOpt,
+    date: Optional[str] = typer.Option(None, "--date", help="只质检这一天的会话 (YYYY-MM-DD, shop-local day)"),
+    all_: bool = typer.Option(False, "--all", help="质检全部会话 (re-inspect everything)"),
+    flow: bool = typer.Option(False, "--flow", help="作为 Prefect flow 运行 (run as the Prefect flow `inspect`)"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出 (print the run summary as JSON)"),
+):
+    """质检 (run the inspection): by default the conversations that are new or got late messages."""
+    if date and all_:
+        _fail("--date 与 --all 只能选一个 (choose one of --date / --all)")
+    try:
+        if flow:
+            from pipelines.inspect_flow import inspect_flow
+
+            d = inspect_flow(db=str(store.default_db_path(db)), date=date, all_=all_)
+        else:
+            from .inspect import inspect as run_inspect
+
+            con = store.connect(db)
+            d = run_inspect(con, day=date, all_=all_).as_dict()
+    except QCError as exc:
+        _fail(str(exc))
+    if as_json:
+        print(json.dumps(d, ensure_ascii=False))
+        return
+    console.print(
+        f"质检完成 run {d['run_id']} ({d['scope']}): 会话 {d['conversations']}，消息 {d['messages']}，"
+        f"问题 {d['findings']}，用时 {d['stages'].get('total', 0):.2f} 秒",
+        highlight=False,
+    )
+    t = Table(title="各规则问题数 (findings by rule)")
+    t.add_column("rule_id")
+    t.add_column("数量", justify="right")
+    for rid, n in d["by_rule"].items():
+        t.add_row(rid, str(n))
+    console.print(t)
+    for note in d.get("notes", []):
+        console.print(f"[yellow]注意[/] {note}")
+
+
+FINDING_FIELDS = (
+    "finding_id", "conversation_id", "rule_id", "rule_version", "message_seq", "agent_id", "shop_id", "day",
+    "severity", "category", "subcategory", "span_start", "span_end", "evidence", "explanation", "source",
+    "score", "review_status",
+)
+
+
+def _findings_query(con, rule, agent, date, conversation=None):
+    sql = f"SELECT {', '.join(FINDING_FIELDS[:-1])}, 'pending' AS review_status FROM findings WHERE 1=1"
+    params: list = []
+    for col, val in (("rule_id", rule), ("agent_id", agent), ("conversation_id", conversation)):
+        if val:
+            sql += f" AND {col} = ?"
+            params.append(val)
+    if date:
+        sql += " AND day = ?::DATE"
+        params.append(date)
+    sql += " ORDER BY day, conversation_id, message_seq NULLS FIRST, rule_id"
+    return con.execute(sql, params).fetchall()
+
+
+def safe_cell(v):
+    """Spreadsheet-safe cell: a leading = + - @ (or tab/CR) would run as a formula."""
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + v
+    return v
+
+
+@app.command()
+def findings(
+    db: Optional[Path] = DbOpt,
+    fmt: str = typer.Option("table", "--format", help="jsonl | csv | table"),
+    rule: Optional[str] = typer.Option(None, "--rule", help="只看某条规则 (rule_id)"),
+    agent: Optional[str] = typer.Option(None, "--agent", help="只看某个客服 (agent_id)"),
+    date: Optional[str] = typer.Option(None, "--date", help="只看某一天 (YYYY-MM-DD)"),
+    limit: int = typer.Option(200, "--limit", help="table 格式最多显示多少行"),
+):
+    """列出质检问题 (list findings) — jsonl/csv for other tools, table for people."""
+    if fmt not in ("jsonl", "csv", "table"):
+        _fail(f"未知格式 {fmt!r}; 可选 jsonl | csv | table")
+    con = store.connect(db)
+    rows = _findings_query(con, rule, agent, date)
+    if fmt == "jsonl":
+        out = sys.stdout
+        for r in rows:
+            d = dict(zip(FINDING_FIELDS, r))
+            d["day"] = str(d["day"]) if d["day"] else None
+            d["evidence"] = json.loads(d["evidence"]) if d["evidence"] else None
+            out.write(json.dumps(d, ensure_ascii=False) + "\n")
+        return
+    if fmt == "csv":
+        w = csv.writer(sys.stdout)
+        w.writerow(FINDING_FIELDS)
+        for r in rows:
+            w.writerow([safe_cell(v) for v in r])
+        return
+    t = Table(title=f"质检问题 findings: {len(rows)} 条")
+    for col in ("日期", "会话", "条", "规则", "客服", "严重度", "说明"):
+        t.add_column(col, overflow="fold")
+    for r in rows[:limit]:
+        d = dict(zip(FINDING_FIELDS, r))
+        t.add_row(str(d["day"]), d["conversation_id"], "" if d["message_seq"] is None else str(d["message_seq"]),
+                  d["rule_id"], d["agent_id"] or "", d["severity"], d["explanation"])
+    console.print(t)
+    if len(rows) > limit:
+        console.print(f"…… 另有 {len(rows) - limit} 条，用 --limit 或 --format jsonl 查看全部")
+
+
+ROLE_ZH = {"customer": "顾客", "agent": "客服", "bot": "机器人", "system": "系统"}
+SEV_STYLE = {"redline": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan"}
+
+
+@app.command()
+def explain(
+    conversation_id: str = typer.Argument(..., help="会话 ID"),
+    db: Optional[Path] = DbOpt,
+):
+    """显示会话全文并标出问题 (print a conversation with its findings marked inline)."""
+    from rich.markup import escape
+    from rich.text import Text
+
+    con = store.connect(db)
+    conv = con.execute(
+        "SELECT shop_id, queue, customer_id, agents, started_at, day FROM conversations WHERE conversation_id = ?",
+        [conversation_id],
+    ).fetchone()
+    if not conv:
+        _fail(f"找不到会话 {conversation_id!r} (conversation not found)")
+    msgs = con.execute(
+        "SELECT seq, ts_local, role, agent_id, text, msg_type FROM messages WHERE conversation_id = ? ORDER BY seq",
+        [conversation_id],
+    ).fetchall()
+    fs = _findings_query(con, None, None, None, conversation_id)
+    by_seq: dict = {}
+    for r in fs:
+        d = dict(zip(FINDING_FIELDS, r))
+        by_seq.setdefault(d["message_seq"], []).append(d)
+    shop, queue, customer, agents, _, day = conv
+    console.print(
+        f"[bold]会话 {escape(conversation_id)}[/]  店铺 {escape(shop)}  {'售后' if queue == 'aftersales' else '售前'}  "
+        f"顾客 {escape(customer or '-')}  客服 {escape(', '.join(agents or []))}  日期 {day}  问题 {len(fs)} 条",
+        highlight=False,
+    )
+    for d in by_seq.get(None, []):
+        console.print(Text(f"  ⚑ [{d['rule_id']} · {d['severity']}] {d['explanation']}", style=SEV_STYLE.get(d["severity"], "")))
+    for seq, ts, role, agent_id, text, msg_type in msgs:
+        who = ROLE_ZH.get(role, role) + (f"({agent_id})" if agent_id else "")
+        line = Text(f"{seq:>3} {ts:%H:%M:%S} {who}: ", style="dim" if role in ("bot", "system") else "")
+        body = Text(text if msg_type in ("text", "emoji", "other") else f"[{msg_type}] {text}")
+        for d in by_seq.get(seq, []):
+            if d["span_start"] is not None and d["span_end"] is not None:
+                body.stylize("bold reverse red", d["span_start"], d["span_end"])
+        line.append_text(body)
+        console.print(line)
+        for d in by_seq.get(seq, []):
+            console.print(Text(f"      ⚑ [{d['rule_id']} · {d['severity']}] {d['explanation']}", style=SEV_STYLE.get(d["severity"], "")))
+
+
+@app.command("eval")
+def eval_cmd(
+    cases: Optional[Path] = typer.Option(None, "--cases", help="标注用例文件夹 (default tests/rule_cases)"),
+    kind: Optional[List[str]] = typer.Option(None, "--kind", help="只评估某类用例: positive | hard_negative | paraphrase"),
+    sample: Optional[Path] = typer.Option(None, "--sample", help="生成样例文件夹 (with ground_truth.jsonl) instead of the cases"),
+    show_errors: bool = typer.Option(False, "--errors", help="列出判错的用例"),
+):
+    """每条规则的准确率与召回率 (per-rule precision and recall on labeled data)."""
+    import tempfile
+
+    from .evaluate import evaluate_cases, evaluate_ground_truth
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if sample:
+            con = store.connect(Path(tmp) / "s.duckdb")
+            ingest_paths_ = __import__("qc.ingest", fromlist=["ingest_paths"]).ingest_paths
+            ingest_paths_(con, [sample / "chats.jsonl", sample / "orders.jsonl"])
+            from .inspect import inspect as run_inspect
+
+            run_inspect(con, all_=True)
+            scores, mistakes = evaluate_ground_truth(con, sample / "ground_truth.jsonl"), {}
+        else:
+            scores, mistakes = evaluate_cases(Path(tmp), cases, tuple(kind) if kind else None)
+    t = Table(title="规则评估 (rule evaluation)")
+    for col in ("rule_id", "用例", "TP", "FP", "FN", "precision", "recall"):
+        t.add_column(col, justify="right" if col != "rule_id" else "left")
+    for rid in sorted(scores):
+        s = scores[rid]
+        t.add_row(rid, str(s.cases or "-"), str(s.tp), str(s.fp), str(s.fn), f"{s.precision:.3f}", f"{s.recall:.3f}")
+    console.print(t)
+    if show_errors:
+        for rid, ms in sorted(mistakes.items()):
+            for name, k, exp, got in ms:
+                console.print(f"  {rid}  {name} ({k}): 期望 {exp} 实际 {got}", highlight=False)
+
+
 def main():  # pragma: no cover
     app()
 
