@@ -1,0 +1,45 @@
+"""The Prefect flows run the same library functions and leave the same database."""
+
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+
+from qc import store
+
+from .conftest import write_jsonl
+
+
+@pytest.fixture(scope="module", autouse=True)
+def harness():
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def test_ingest_and_inspect_flows(tmp_path, chat_rows):
+    from pipelines.ingest_flow import ingest_flow
+    from pipelines.inspect_flow import inspect_flow
+    from pipelines.nightly import nightly_flow
+
+    rows = chat_rows + [
+        {"conversation_id": "dh-002", "ts": "2026-11-03 11:00:00", "role": "customer", "shop_id": "大焊五金旗舰店",
+         "text": "焊机能便宜点吗"},
+        {"conversation_id": "dh-002", "ts": "2026-11-03 11:00:50", "role": "agent", "agent_id": "大焊:小李",
+         "shop_id": "大焊五金旗舰店", "text": "已经很低了，爱买不买"},
+    ]
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_jsonl(inbox / "day.jsonl", rows)
+    db = str(tmp_path / "flow.duckdb")
+    r1 = ingest_flow([str(inbox)], db=db)
+    assert (r1["read"], r1["ingested"], r1["quarantined"]) == (6, 6, 0)
+    r2 = inspect_flow(db=db)
+    assert r2["conversations"] == 2
+    assert r2["by_rule"]["forbidden_phrase"] == 1 and r2["by_rule"]["slow_first_response"] == 1
+    con = store.connect(db)
+    first = con.execute("SELECT finding_id, rule_id, message_seq FROM findings ORDER BY ALL").fetchall()
+    con.close()
+    # the nightly story twice: nothing new, nothing changes
+    again = nightly_flow([str(inbox)], db=db)
+    assert again["ingest"]["ingested"] == 0 and again["inspect"]["conversations"] == 0
+    con = store.connect(db)
+    assert con.execute("SELECT finding_id, rule_id, message_seq FROM findings ORDER BY ALL").fetchall() == first
+    con.close()

@@ -1,0 +1,218 @@
+"""Ingest: formats, encodings, header aliases, timezones, idempotency, late messages, quarantine."""
+
+import csv
+import io
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from qc import store
+from qc.config import Config
+from qc.ingest import ingest_paths
+
+from .conftest import write_jsonl
+
+
+def counts(rep):
+    d = rep.as_dict()
+    assert d["read"] == d["ingested"] + d["duplicate"] + d["quarantined"]
+    return d["read"], d["ingested"], d["duplicate"], d["quarantined"]
+
+
+def table_snapshot(con):
+    return {
+        t: con.execute(f"SELECT * EXCLUDE (ingest_run) FROM {t} ORDER BY ALL").fetchall()
+        for t in ("messages", "orders", "quarantine")
+    } | {"conversations": con.execute("SELECT * EXCLUDE (updated_run) FROM conversations ORDER BY ALL").fetchall()}
+
+
+def test_jsonl_utf8(con, tmp_path, chat_rows):
+    f = write_jsonl(tmp_path / "chats.jsonl", chat_rows)
+    assert counts(ingest_paths(con, [f])) == (4, 4, 0, 0)
+    rows = con.execute("SELECT seq, role, agent_id, text FROM messages ORDER BY seq").fetchall()
+    assert rows[0] == (1, "customer", None, "你好，这款ZX7-250焊机能焊不锈钢吗？")
+    assert rows[2][1:3] == ("agent", "大焊:小李")
+    conv = con.execute("SELECT shop_id, queue, queue_source, n_messages, n_bot, agents, needs_inspection FROM conversations").fetchone()
+    assert conv == ("大焊五金旗舰店", "presales", "inferred", 4, 1, ["大焊:小李"], True)
+
+
+def test_json_array_and_bom(con, tmp_path, chat_rows):
+    f = tmp_path / "chats.json"
+    f.write_bytes(b"\xef\xbb\xbf" + json.dumps(chat_rows, ensure_ascii=False, indent=1).encode("utf-8"))
+    rep = ingest_paths(con, [f])
+    assert counts(rep) == (4, 4, 0, 0)
+    assert rep.files[0].encoding == "utf-8-sig"
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8", "utf-8-sig"])
+def test_csv_chinese_headers_in_every_encoding(con, tmp_path, encoding):
+    # A 千牛-style export: Chinese headers, roles in Chinese, slash dates.
+    text = (
+        "会话ID,时间,发送人,客服,内容,店铺\n"
+        "mj-01,2026/11/03 11:00:00,买家,,滚筒洗衣机漏水了，怎么办,美家电器专营店\n"
+        "mj-01,2026/11/03 11:00:20,客服,美家:小周,非常抱歉给您带来不便，麻烦拍个视频,美家电器专营店\n"
+        "mj-01,2026/11/03 11:00:25,店小蜜,,亲，售后问题可以点击“申请售后”哦,美家电器专营店\n"
+    )
+    f = tmp_path / f"export_{encoding}.csv"
+    f.write_bytes(text.encode(encoding))
+    rep = ingest_paths(con, [f])
+    assert counts(rep) == (3, 3, 0, 0)
+    assert rep.files[0].encoding in (encoding, "gb18030") or encoding == "gbk"
+    rows = con.execute("SELECT role, agent_id, text FROM messages ORDER BY seq").fetchall()
+    assert rows == [
+        ("customer", None, "滚筒洗衣机漏水了，怎么办"),
+        ("agent", "美家:小周", "非常抱歉给您带来不便，麻烦拍个视频"),
+        ("bot", None, "亲，售后问题可以点击“申请售后”哦"),
+    ]
+    # queue inferred from the complaint cue 漏水
+    assert con.execute("SELECT queue, queue_source FROM conversations").fetchone() == ("aftersales", "inferred")
+
+
+def test_sub_account_as_sender_is_an_agent(con, tmp_path):
+    f = tmp_path / "a.csv"
+    f.write_text("会话编号,发送时间,发送人,消息内容\nx1,2026-11-03 09:00:00,顾客,在吗\nx1,2026-11-03 09:00:09,果乐:阿珍,在的亲\n", encoding="utf-8")
+    assert counts(ingest_paths(con, [f])) == (2, 2, 0, 0)
+    assert con.execute("SELECT role, agent_id FROM messages WHERE seq = 2").fetchone() == ("agent", "果乐:阿珍")
+
+
+def test_timezones(con, tmp_path):
+    rows = [
+        # naive -> shop timezone (default Asia/Shanghai): 10:00 local = 02:00 UTC
+        {"conversation_id": "t1", "ts": "2026-11-03 10:00:00", "role": "customer", "text": "在吗"},
+        # explicit offset wins
+        {"conversation_id": "t2", "ts": "2026-11-03T10:00:00+00:00", "role": "customer", "text": "在吗"},
+        # epoch seconds and milliseconds
+        {"conversation_id": "t3", "ts": 1793671200, "role": "customer", "text": "在吗"},
+        {"conversation_id": "t4", "ts": "1793671200000", "role": "customer", "text": "在吗"},
+        # a shop configured for Hong Kong time (same offset) and one for Tokyo (+9)
+        {"conversation_id": "t5", "ts": "2026-11-03 10:00:00", "role": "customer", "shop_id": "jp", "text": "在吗"},
+    ]
+    f = write_jsonl(tmp_path / "tz.jsonl", rows)
+    cfg = Config(shop_timezones={"jp": "Asia/Tokyo"})
+    assert counts(ingest_paths(con, [f], config=cfg)) == (5, 5, 0, 0)
+    got = dict(con.execute("SELECT conversation_id, ts FROM messages").fetchall())
+    utc = timezone.utc
+    assert got["t1"] == datetime(2026, 11, 3, 2, 0, tzinfo=utc)
+    assert got["t2"] == datetime(2026, 11, 3, 10, 0, tzinfo=utc)
+    assert got["t3"] == got["t4"] == datetime.fromtimestamp(1793671200, utc)
+    assert got["t5"] == datetime(2026, 11, 3, 1, 0, tzinfo=utc)
+    # local wall time and day are the shop's
+    assert con.execute("SELECT ts_local::VARCHAR, day::VARCHAR FROM messages WHERE conversation_id='t2'").fetchone() == (
+        "2026-11-03 18:00:00", "2026-11-03")
+
+
+def test_idempotent_twice_same_database(con, tmp_path, chat_rows):
+    f = write_jsonl(tmp_path / "chats.jsonl", chat_rows + [{"conversation_id": "bad", "role": "customer", "text": "无时间"}])
+    first = counts(ingest_paths(con, [f]))
+    snap = table_snapshot(con)
+    second = counts(ingest_paths(con, [f]))
+    assert first == (5, 4, 0, 1)
+    assert second == (5, 0, 4, 1)
+    assert table_snapshot(con) == snap
+
+
+def test_overlapping_files_add_nothing_twice(con, tmp_path, chat_rows):
+    a = write_jsonl(tmp_path / "a.jsonl", chat_rows[:3])
+    b = write_jsonl(tmp_path / "b.jsonl", chat_rows[1:])  # overlaps rows 2-3
+    assert counts(ingest_paths(con, [a])) == (3, 3, 0, 0)
+    assert counts(ingest_paths(con, [b])) == (3, 1, 2, 0)
+    assert con.execute("SELECT count(*) FROM messages").fetchone()[0] == 4
+
+
+def test_identical_messages_in_same_second_are_both_kept(con, tmp_path):
+    rows = [{"conversation_id": "q", "ts": "2026-11-03 10:00:00", "role": "customer", "text": "？"}] * 2
+    f = write_jsonl(tmp_path / "q.jsonl", rows)
+    assert counts(ingest_paths(con, [f])) == (2, 2, 0, 0)
+    assert counts(ingest_paths(con, [f])) == (2, 0, 2, 0)
+
+
+def test_late_messages_merge_and_mark_for_reinspection(con, tmp_path, chat_rows):
+    first = [r for i, r in enumerate(chat_rows) if i != 1]  # the bot message arrives late
+    ingest_paths(con, [write_jsonl(tmp_path / "day1.jsonl", first)])
+    con.execute("UPDATE conversations SET needs_inspection = false")
+    rep = ingest_paths(con, [write_jsonl(tmp_path / "late.jsonl", [chat_rows[1]])])
+    assert counts(rep) == (1, 1, 0, 0)
+    assert rep.as_dict()["late_conversations"] == 1
+    seqs = con.execute("SELECT seq, role FROM messages ORDER BY seq").fetchall()
+    assert seqs == [(1, "customer"), (2, "bot"), (3, "agent"), (4, "customer")]
+    assert con.execute("SELECT needs_inspection, n_messages FROM conversations").fetchone() == (True, 4)
+
+
+def test_source_seq_is_kept_and_orders_the_chat(con, tmp_path, chat_rows):
+    rows = [dict(r, seq=10 + i) for i, r in enumerate(chat_rows)]
+    ingest_paths(con, [write_jsonl(tmp_path / "s.jsonl", rows)])
+    assert [r[0] for r in con.execute("SELECT seq FROM messages ORDER BY ts").fetchall()] == [10, 11, 12, 13]
+
+
+def test_quarantine_names_file_line_field_reason(con, tmp_path, chat_rows):
+    good = chat_rows[0]
+    lines = [
+        json.dumps(good, ensure_ascii=False),                                              # 1 good
+        json.dumps({**good, "conversation_id": ""}, ensure_ascii=False),                 # 2 missing id
+        json.dumps({**good, "ts": "昨天下午"}, ensure_ascii=False),                        # 3 bad time
+        json.dumps({**good, "role": "路人"}, ensure_ascii=False),                          # 4 unknown role
+        json.dumps({**good, "role": "agent"}, ensure_ascii=False),                        # 5 agent w/o agent_id
+        '{"conversation_id": "dh-001", "ts": "2026-11-03 10:0',                           # 6 truncated
+        json.dumps({**good, "seq": "第三"}, ensure_ascii=False),                          # 7 bad seq
+        "",                                                                               # blank: not a row
+        json.dumps({**good, "ts": "2026-11-03 10:09:00", "text": "还有货吗"}, ensure_ascii=False),  # 9 good
+    ]
+    raw = ("\n".join(lines) + "\n").encode("utf-8")
+    raw += "坏字节".encode("utf-8")[:-1] + b'\xff{"x":1}\n'                                # 10 undecodable
+    f = tmp_path / "mixed.jsonl"
+    f.write_bytes(raw)
+    rep = ingest_paths(con, [f])
+    assert counts(rep) == (9, 2, 0, 7)
+    q = con.execute("SELECT line, field, reason FROM quarantine ORDER BY line").fetchall()
+    assert [(l, fld) for l, fld, _ in q] == [
+        (2, "conversation_id"), (3, "ts"), (4, "role"), (5, "agent_id"), (6, "(整行)"), (7, "seq"), (10, "(整行)")]
+    reasons = {l: r for l, _, r in q}
+    assert "昨天下午" in reasons[3] and "路人" in reasons[4] and "JSON" in reasons[6] and "解码" in reasons[10]
+    assert con.execute("SELECT DISTINCT file FROM quarantine").fetchone()[0] == str(f)
+
+
+def test_csv_ragged_row_is_quarantined(con, tmp_path):
+    f = tmp_path / "r.csv"
+    f.write_text("conversation_id,ts,role,text\nc,2026-11-03 10:00:00,customer,在吗\nc,2026-11-03 10:00:05,customer\n", encoding="utf-8")
+    assert counts(ingest_paths(con, [f])) == (2, 1, 0, 1)
+    assert con.execute("SELECT line, reason FROM quarantine").fetchone()[0] == 3
+
+
+def test_unreadable_file_is_an_error_not_a_crash(con, tmp_path, chat_rows):
+    good = write_jsonl(tmp_path / "good.jsonl", chat_rows)
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"conversation_id": "x"', encoding="utf-8")
+    rep = ingest_paths(con, [tmp_path / "missing.jsonl", broken, good])
+    errors = rep.as_dict()["errors"]
+    assert len(errors) == 2 and "missing.jsonl" in errors[0] and "broken.json" in errors[1]
+    assert counts(rep) == (4, 4, 0, 0)  # the good file still went in
+
+
+def test_orders_ingest_update_and_duplicate(con, tmp_path):
+    o = {"order_id": "T2026110300001", "customer_id": "tb_王先生", "shop_id": "大焊五金旗舰店",
+         "created_at": "2026-11-03 10:05:00", "paid_at": None, "amount": "1,299.00"}
+    f1 = write_jsonl(tmp_path / "orders1.jsonl", [o, {**o, "order_id": "T2", "amount": "abc"}])
+    assert counts(ingest_paths(con, [f1])) == (2, 1, 0, 1)
+    assert counts(ingest_paths(con, [f1])) == (2, 0, 1, 1)
+    f2 = write_jsonl(tmp_path / "orders2.jsonl", [{**o, "paid_at": "2026-11-03 10:07:00"}])
+    assert counts(ingest_paths(con, [f2])) == (1, 1, 0, 0)
+    paid, amount = con.execute("SELECT paid_at, amount FROM orders").fetchone()
+    assert paid == datetime(2026, 11, 3, 2, 7, tzinfo=timezone.utc) and float(amount) == 1299.0
+
+
+def test_orders_csv_with_chinese_headers(con, tmp_path):
+    f = tmp_path / "订单.csv"
+    f.write_bytes("订单号,买家,店铺,下单时间,付款时间,实付金额\nA1,tb_1,果乐零食铺,2026-11-03 20:00:00,,88.5\n".encode("gbk"))
+    assert counts(ingest_paths(con, [f])) == (1, 1, 0, 0)
+    assert con.execute("SELECT order_id, paid_at, amount FROM orders").fetchone()[:2] == ("A1", None)
+
+
+def test_folder_ingest_and_schema_version(con, tmp_path, chat_rows):
+    d = tmp_path / "exports"
+    d.mkdir()
+    write_jsonl(d / "a.jsonl", chat_rows[:2])
+    write_jsonl(d / "b.ndjson", chat_rows[2:])
+    (d / "readme.txt").write_text("not data")
+    assert counts(ingest_paths(con, [d])) == (4, 4, 0, 0)
+    assert store.schema_version(con) == max(v for v, _, _ in store.MIGRATIONS)
