@@ -186,6 +186,49 @@ class Staged:
     encoding: str
     table: pa.Table  # columns: line, raw, json_ok, + CANONICAL (strings)
     pre_bad: list[tuple[int, str, str, str]]  # (line, field, reason, raw)
+    sha256: str  # of the file's bytes: quarantine rows are keyed by it
+
+
+def _split_lines_fast(data: bytes) -> pa.Table | None:
+    """Lines -> Arrow with Arrow's multi-threaded reader (a 'CSV' of one column that can't
+    be split: JSON never holds a raw U+001F). Row i is line i+1 because empty lines are
+    kept. Returns None when a line could not be read as one cell; the caller then falls
+    back to the plain Python split, which is slower but always right."""
+    import pyarrow.csv as pcsv
+
+    if not data.strip():
+        return pa.table({"line": pa.array([], pa.int64()), "raw": pa.array([], pa.string())})
+    rejected: list = []
+    try:
+        t = pcsv.read_csv(
+            io.BytesIO(data),
+            read_options=pcsv.ReadOptions(column_names=["raw"], block_size=1 << 24),
+            parse_options=pcsv.ParseOptions(
+                delimiter="\x1f", quote_char=False, escape_char=False, ignore_empty_lines=False,
+                invalid_row_handler=lambda row: (rejected.append(row), "skip")[1],
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types={"raw": pa.string()}, strings_can_be_null=False, quoted_strings_can_be_null=False
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    if rejected:
+        return None
+    import numpy as np
+
+    # Blank lines are dropped in SQL (see _stage_view), not here.
+    return pa.table({"line": pa.array(np.arange(1, t.num_rows + 1, dtype=np.int64)), "raw": t.column("raw")})
+
+
+def _split_lines(text: str, bad_lines: set[int]) -> pa.Table:
+    lines, raws = [], []
+    for i, ln in enumerate(text.split("\n"), start=1):
+        s = ln.strip()
+        if s and i not in bad_lines:
+            lines.append(i)
+            raws.append(s)
+    return _json_table(lines, raws)
 
 
 def _json_table(lines: list[int], raws: list[str]) -> pa.Table:
@@ -204,6 +247,7 @@ def read_file(path: Path) -> Staged:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputFileError(path, f"无法读取 (cannot read): {exc}") from None
+    sha = hashlib.sha256(raw).hexdigest()
     text, encoding, bad = _decode(raw)
     if bad and len(bad) * 2 > max(1, text.count("\n") + 1):
         raise InputFileError(path, f"无法识别编码: 多数行既不是 UTF-8 也不是 GB18030/GBK ({len(bad)} 行)")
@@ -211,14 +255,12 @@ def read_file(path: Path) -> Staged:
     if kind == "json" and text.lstrip()[:1] != "[":
         kind = "jsonl"  # a .json file holding one object per line is JSON Lines
     if kind == "jsonl":
-        lines, raws = [], []
-        bad_lines = {b[0] for b in bad}
-        for i, ln in enumerate(text.split("\n"), start=1):
-            s = ln.strip()
-            if s and i not in bad_lines:
-                lines.append(i)
-                raws.append(s)
-        return Staged("jsonl", encoding, _json_table(lines, raws), pre_bad)
+        table = None
+        if not bad:
+            table = _split_lines_fast(text.encode("utf-8") if encoding != "utf-8" else raw)
+        if table is None:
+            table = _split_lines(text, {b[0] for b in bad})
+        return Staged("jsonl", encoding, table, pre_bad, sha)
     if kind == "json":
         try:
             items = json.loads(text)
@@ -228,11 +270,11 @@ def read_file(path: Path) -> Staged:
             raise InputFileError(path, "JSON 文件顶层必须是数组或每行一个对象 (JSON Lines)")
         raws = [json.dumps(it, ensure_ascii=False) for it in items]
         # For a JSON array, "line" is the item's 1-based position in the array.
-        return Staged("json", encoding, _json_table(list(range(1, len(raws) + 1)), raws), pre_bad)
-    return _read_csv(path, text, encoding, pre_bad)
+        return Staged("json", encoding, _json_table(list(range(1, len(raws) + 1)), raws), pre_bad, sha)
+    return _read_csv(path, text, encoding, pre_bad, sha)
 
 
-def _read_csv(path: Path, text: str, encoding: str, pre_bad) -> Staged:
+def _read_csv(path: Path, text: str, encoding: str, pre_bad, sha: str) -> Staged:
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -277,7 +319,7 @@ def _read_csv(path: Path, text: str, encoding: str, pre_bad) -> Staged:
     data = {"line": pa.array(lines, pa.int64()), "raw": pa.array(raws, pa.string())}
     for c, v in cols.items():
         data[c] = pa.array(v, pa.string())
-    return Staged("csv", encoding, pa.table(data), pre_bad)
+    return Staged("csv", encoding, pa.table(data), pre_bad, sha)
 
 
 # --------------------------------------------------------------------------- staging SQL
@@ -293,7 +335,8 @@ _KIND = (
 
 def _stage_view(con, staged: Staged, path: Path) -> None:
     """Create TEMP VIEW `staged` with line, raw, kind, and every canonical field (NULL when absent)."""
-    con.register("staged_arrow", staged.table)
+    con.register("staged_input", staged.table)
+    con.execute("CREATE OR REPLACE TEMP VIEW staged_arrow AS SELECT * REPLACE (trim(raw) AS raw) FROM staged_input WHERE trim(raw) <> ''")
     present = set(staged.table.column_names)
     if staged.kind in ("jsonl", "json"):
         keys = [
@@ -401,7 +444,7 @@ def ingest_paths(con, paths: Iterable[str | Path], config: Config | None = None,
 
 
 def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int, config: Config) -> None:
-    file_sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    file_sha = staged.sha256
     params = {"file": str(path), "sha": file_sha, "run": run_id, "tz": config.timezone}
     con.execute("BEGIN TRANSACTION")
     try:
@@ -412,7 +455,7 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
                 "INSERT OR IGNORE INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(str(path), file_sha, ln, f, r, raw, run_id) for ln, f, r, raw in staged.pre_bad],
             )
-        n_staged = staged.table.num_rows
+        n_staged = con.execute("SELECT count(*) FROM staged_arrow").fetchone()[0]
         fr.read = n_staged + len(staged.pre_bad)
 
         # --- chats -------------------------------------------------------------
@@ -466,7 +509,8 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
         con.execute("ROLLBACK")
         raise
     finally:
-        con.unregister("staged_arrow")
+        con.execute("DROP VIEW IF EXISTS staged_arrow")
+        con.unregister("staged_input")
     assert fr.read == fr.ingested + fr.duplicate + fr.quarantined, fr
 
 
