@@ -1,7 +1,8 @@
 """Many-phrase matching over a whole batch of messages: one Aho-Corasick pass.
 
-All lexicons go into one automaton; each hit carries (lexicon, entry). The output is
-sparse — one row per hit — and goes back into DuckDB as a table, where the rules use it.
+All lexicons go into one automaton. The scan is the only per-message Python: it emits
+sparse hits (row, end offset, entry id); everything else — joining entry metadata, the
+allow-list, which lexicon a hit belongs to — is set-wise SQL in DuckDB (`resolve_hits`).
 
 Word-awareness: a forbidden entry of one or two characters (滚, 靠, 有病) counts only
 when the private jieba tokenizer cuts exactly that span out as a word, so 滚 does not
@@ -13,6 +14,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import ahocorasick
+import numpy as np
 import pyarrow as pa
 
 from . import lexicon
@@ -54,79 +56,124 @@ def token_boundaries(text: str) -> set[int]:
 class Matcher:
     def __init__(self):
         self.lexicons = {name: lexicon.load(name) for name in MATCHED}
-        self.automaton = ahocorasick.Automaton()
-        payloads: dict[str, list] = {}
+        self.entries: list[tuple[str, lexicon.Entry]] = []
+        by_phrase: dict[str, list[int]] = {}
         for name, lx in self.lexicons.items():
-            for idx, e in enumerate(lx.entries):
-                payloads.setdefault(e.phrase, []).append((name, idx))
-        for phrase, pl in payloads.items():
-            self.automaton.add_word(phrase, (phrase, tuple(pl)))
+            for e in lx.entries:
+                by_phrase.setdefault(e.phrase, []).append(len(self.entries))
+                self.entries.append((name, e))
+        # payload = the first entry id; phrases listed in several lexicons (rare) expand later
+        self.extra = {ids[0]: ids[1:] for ids in by_phrase.values() if len(ids) > 1}
+        self.automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        for phrase, ids in by_phrase.items():
+            self.automaton.add_word(phrase, ids[0])
         self.automaton.make_automaton()
 
     @property
     def versions(self) -> dict[str, str]:
         return {n: lx.version for n, lx in self.lexicons.items()}
 
-    def match_column(self, texts: list[str]) -> pa.Table:
-        """texts[i] -> rows (row, lexicon, phrase, start, end, category, severity, source)."""
-        rows, lexs, entries, starts, ends = [], [], [], [], []
-        it = self.automaton.iter
-        for i, t in enumerate(texts):
-            if not t:
-                continue
-            nt = normalize(t)
-            for end, (phrase, pl) in it(nt):
-                s = end - len(phrase) + 1
-                for name, idx in pl:
-                    rows.append(i)
-                    lexs.append(name)
-                    entries.append(idx)
-                    starts.append(s)
-                    ends.append(end + 1)
-        # Post-filter forbidden hits (rare): allow-list and word boundaries.
-        keep = [True] * len(rows)
-        by_row_allow: dict[int, list[tuple[int, int]]] = {}
-        for k, name in enumerate(lexs):
-            if name == "allowlist":
-                by_row_allow.setdefault(rows[k], []).append((starts[k], ends[k]))
-        forbidden = self.lexicons["forbidden"].entries
-        for k, name in enumerate(lexs):
-            if name != "forbidden":
-                continue
-            r, s, e = rows[k], starts[k], ends[k]
-            if any(a <= s and e <= b for a, b in by_row_allow.get(r, ())):
-                keep[k] = False
-                continue
-            if len(forbidden[entries[k]].phrase) <= WORD_AWARE_MAX_LEN:
-                b = token_boundaries(normalize(texts[r]))
-                if s not in b or e not in b:
-                    keep[k] = False
-        cols = {"row": [], "lexicon": [], "phrase": [], "span_start": [], "span_end": [],
-                "category": [], "severity": [], "source": []}
-        for k in range(len(rows)):
-            if not keep[k]:
-                continue
-            e = self.lexicons[lexs[k]].entries[entries[k]]
-            cols["row"].append(rows[k])
-            cols["lexicon"].append(lexs[k])
-            cols["phrase"].append(e.phrase)
-            cols["span_start"].append(starts[k])
-            cols["span_end"].append(ends[k])
-            cols["category"].append(e.fields.get("category") or e.fields.get("kind"))
-            cols["severity"].append(e.fields.get("severity"))
-            cols["source"].append(e.source)
+    def entries_table(self) -> pa.Table:
         return pa.table({
-            "row": pa.array(cols["row"], pa.int64()),
-            "lexicon": pa.array(cols["lexicon"], pa.string()),
-            "phrase": pa.array(cols["phrase"], pa.string()),
-            "span_start": pa.array(cols["span_start"], pa.int32()),
-            "span_end": pa.array(cols["span_end"], pa.int32()),
-            "category": pa.array(cols["category"], pa.string()),
-            "severity": pa.array(cols["severity"], pa.string()),
-            "source": pa.array(cols["source"], pa.string()),
+            "entry": pa.array(range(len(self.entries)), pa.int32()),
+            "lexicon": [n for n, _ in self.entries],
+            "phrase": [e.phrase for _, e in self.entries],
+            "plen": pa.array([len(e.phrase) for _, e in self.entries], pa.int32()),
+            "category": [e.fields.get("category") or e.fields.get("kind") for _, e in self.entries],
+            "severity": [e.fields.get("severity") for _, e in self.entries],
+            "source": [e.source for _, e in self.entries],
         })
+
+    def scan(self, rows: np.ndarray, texts: list[str]) -> pa.Table:
+        """texts must be normalised (qc.text.normalize or the SQL equivalent).
+        Returns sparse hits: (row, entry, span_end) with span_end exclusive."""
+        it = self.automaton.iter
+        hits = [(i, end, eid) for i, t in enumerate(texts) if t for end, eid in it(t)]
+        if self.extra:
+            hits += [(i, end, x) for i, end, eid in hits if eid in self.extra for x in self.extra[eid]]
+        if not hits:
+            return pa.table({"row": pa.array([], pa.int64()), "entry": pa.array([], pa.int32()),
+                             "span_end": pa.array([], pa.int32())})
+        arr = np.array(hits, dtype=np.int64)
+        return pa.table({
+            "row": pa.array(rows[arr[:, 0]]),
+            "entry": pa.array(arr[:, 2].astype(np.int32)),
+            "span_end": pa.array((arr[:, 1] + 1).astype(np.int32)),
+        })
+
+
+def resolve_hits(con, m: "Matcher", hits: pa.Table, text_of_row, judged_rows_sql: str | None = None) -> None:
+    """Create TEMP TABLE mm (grain: one row per kept lexicon hit) from raw hits.
+
+    Forbidden hits are kept only on rows of `judged_rows_sql` (agent messages in the
+    inspection), and dropped inside an allow-listed span or, for 1–2 character entries,
+    when jieba does not cut the span out as a word. `text_of_row(rows)` returns
+    {row: normalised text} for the few rows that need that word-boundary check."""
+    con.register("hits_raw", hits)
+    con.register("match_entries", m.entries_table())
+    judged = judged_rows_sql or "SELECT DISTINCT row FROM hits_raw"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE mm_all AS
+        SELECT r.row, e.lexicon, e.phrase, (r.span_end - e.plen) AS span_start, r.span_end,
+               e.category, e.severity, e.source, e.plen
+        FROM hits_raw r JOIN match_entries e USING (entry)
+        WHERE e.lexicon <> 'forbidden' OR r.row IN ({judged})
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE mm_forbidden AS
+        SELECT h.* FROM mm_all h
+        WHERE h.lexicon = 'forbidden' AND NOT EXISTS (
+            SELECT 1 FROM mm_all a WHERE a.lexicon = 'allowlist' AND a.row = h.row
+              AND a.span_start <= h.span_start AND h.span_end <= a.span_end)
+        """
+    )
+    short = con.execute(
+        f"SELECT row, span_start, span_end FROM mm_forbidden WHERE plen <= {WORD_AWARE_MAX_LEN}"
+    ).fetchall()
+    bad = []
+    if short:
+        texts = text_of_row(sorted({r for r, _, _ in short}))
+        cache: dict[int, set[int]] = {}
+        for r, s, e in short:
+            b = cache.get(r)
+            if b is None:
+                b = cache[r] = token_boundaries(texts[r])
+            if s not in b or e not in b:
+                bad.append((r, s))
+    con.register("not_words", pa.table({"row": pa.array([r for r, _ in bad], pa.int64()),
+                                         "span_start": pa.array([s for _, s in bad], pa.int32())}))
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE mm AS
+        SELECT * EXCLUDE (plen) FROM mm_all WHERE lexicon <> 'forbidden'
+        UNION ALL
+        SELECT * EXCLUDE (plen) FROM mm_forbidden f
+        WHERE NOT EXISTS (SELECT 1 FROM not_words w WHERE w.row = f.row AND w.span_start = f.span_start)
+        """
+    )
+    con.execute("DROP TABLE mm_all")
+    con.execute("DROP TABLE mm_forbidden")
+    for name in ("hits_raw", "match_entries", "not_words"):
+        con.unregister(name)
 
 
 @lru_cache(maxsize=1)
 def matcher() -> Matcher:
     return Matcher()
+
+
+def match_texts(texts: list[str]) -> list[dict]:
+    """Convenience for a handful of texts (tests, tools): the same path as the batch."""
+    import duckdb
+
+    m = matcher()
+    norm = [normalize(t) for t in texts]
+    con = duckdb.connect()
+    hits = m.scan(np.arange(len(norm), dtype=np.int64), norm)
+    resolve_hits(con, m, hits, lambda rows: {r: norm[r] for r in rows})
+    out = con.sql("SELECT * FROM mm ORDER BY row, span_start, lexicon").to_arrow_table().to_pylist()
+    con.close()
+    return out

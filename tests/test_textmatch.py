@@ -2,7 +2,7 @@
 
 import pytest
 
-from qc.textmatch import matcher, tokenizer
+from qc.textmatch import match_texts, tokenizer
 
 
 @pytest.mark.parametrize("text,tokens", [
@@ -17,8 +17,7 @@ def test_pinned_segmentation(text, tokens):
 
 
 def forbidden(text):
-    t = matcher().match_column([text]).to_pylist()
-    return [(r["phrase"], r["span_start"], r["span_end"]) for r in t if r["lexicon"] == "forbidden"]
+    return [(r["phrase"], r["span_start"], r["span_end"]) for r in match_texts([text]) if r["lexicon"] == "forbidden"]
 
 
 @pytest.mark.parametrize("text,expected", [
