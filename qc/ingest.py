@@ -334,44 +334,44 @@ _KIND = (
 
 
 def _stage_view(con, staged: Staged, path: Path) -> None:
-    """Create TEMP VIEW `staged` with line, raw, kind, and every canonical field (NULL when absent)."""
+    """Create TEMP TABLE `staged`: line, raw, kind (chat | order | bad), and every canonical
+    field as text (NULL when absent). Materialised once: JSON is parsed once per row."""
     con.register("staged_input", staged.table)
-    con.execute("CREATE OR REPLACE TEMP VIEW staged_arrow AS SELECT * REPLACE (trim(raw) AS raw) FROM staged_input WHERE trim(raw) <> ''")
     present = set(staged.table.column_names)
     if staged.kind in ("jsonl", "json"):
-        keys = [
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT unnest(json_keys(raw)) FROM staged_arrow "
-                "WHERE json_valid(raw) AND json_type(raw::JSON) = 'OBJECT'"
-            ).fetchall()
-        ]
-        by_canon: dict[str, list[str]] = {}
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE staged_arrow AS
+               SELECT line, raw, (starts_with(raw, '{') AND json_valid(raw)) AS ok
+               FROM (SELECT line, trim(raw) AS raw FROM staged_input) WHERE raw <> ''"""
+        )
+        keys = [r[0] for r in con.execute(
+            "SELECT DISTINCT unnest(json_keys(raw)) FROM staged_arrow WHERE ok").fetchall()]
+        by_canon: dict[str, list[int]] = {}
+        paths: list[str] = []
         for k in sorted(keys):
             canon = _ALIAS_INDEX.get(_norm_key(k))
             if canon:
-                by_canon.setdefault(canon, []).append(k)
+                by_canon.setdefault(canon, []).append(len(paths) + 1)
+                paths.append("'$.\"" + k.replace("'", "''").replace('"', '\\"') + "\"'")
         exprs = []
         for c in CANONICAL:
-            ks = by_canon.get(c, [])
-            if not ks:
+            idx = by_canon.get(c, [])
+            if not idx:
                 exprs.append(f"NULL::VARCHAR AS {c}")
-                continue
-            parts = ", ".join(
-                "json_extract_string(j, '$.\"" + k.replace("'", "''").replace('"', '\\"') + "\"')" for k in ks
-            )
-            exprs.append(f"coalesce({parts}) AS {c}" if len(ks) > 1 else f"{parts} AS {c}")
+            else:
+                parts = ", ".join(f"l[{i}]" for i in idx)
+                exprs.append(f"coalesce({parts}) AS {c}" if len(idx) > 1 else f"{parts} AS {c}")
+        # One json_extract_string call with a list of paths parses each document once.
+        extract = f"json_extract_string(raw, [{', '.join(paths)}])" if paths else "[]::VARCHAR[]"
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP VIEW staged AS
+            CREATE OR REPLACE TEMP TABLE staged AS
             SELECT line, raw,
-                   CASE WHEN j IS NULL THEN 'bad' ELSE {_KIND} END AS kind,
+                   CASE WHEN NOT ok THEN 'bad' ELSE {_KIND} END AS kind,
                    {", ".join(CANONICAL)}
             FROM (
-                SELECT line, raw, j, {", ".join(exprs)}
-                FROM (SELECT line, raw,
-                             CASE WHEN json_valid(raw) AND json_type(raw::JSON) = 'OBJECT' THEN raw::JSON END AS j
-                      FROM staged_arrow)
+                SELECT line, raw, ok, {", ".join(exprs)}
+                FROM (SELECT line, raw, ok, CASE WHEN ok THEN {extract} END AS l FROM staged_arrow)
             )
             """
         )
@@ -379,11 +379,11 @@ def _stage_view(con, staged: Staged, path: Path) -> None:
         exprs = [c if c in present else f"NULL::VARCHAR AS {c}" for c in CANONICAL]
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP VIEW staged AS
+            CREATE OR REPLACE TEMP TABLE staged AS
             SELECT line, raw,
                    {_KIND} AS kind,
                    {", ".join(CANONICAL)}
-            FROM (SELECT line, raw, {", ".join(exprs)} FROM staged_arrow)
+            FROM (SELECT line, trim(raw) AS raw, {", ".join(exprs)} FROM staged_input WHERE trim(raw) <> '')
             """
         )
 
@@ -455,7 +455,7 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
                 "INSERT OR IGNORE INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(str(path), file_sha, ln, f, r, raw, run_id) for ln, f, r, raw in staged.pre_bad],
             )
-        n_staged = con.execute("SELECT count(*) FROM staged_arrow").fetchone()[0]
+        n_staged = con.execute("SELECT count(*) FROM staged").fetchone()[0]
         fr.read = n_staged + len(staged.pre_bad)
 
         # --- chats -------------------------------------------------------------
@@ -468,7 +468,8 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
             {"file": params["file"], "sha": params["sha"], "run": run_id},
         )
         chat_bad = con.execute("SELECT count(*) FROM chat_checked WHERE bad_field IS NOT NULL").fetchone()[0]
-        sqlfiles.run(con, "ingest_messages_insert.sql", {"file": str(path), "run": run_id})
+        order_base = con.execute("SELECT coalesce(max(ingest_order), 0) FROM messages").fetchone()[0]
+        sqlfiles.run(con, "ingest_messages_insert.sql", {"file": str(path), "run": run_id, "order_base": order_base})
         stats = con.execute(
             "SELECT count(*) FILTER (WHERE status = 'new'), count(*) FILTER (WHERE status = 'duplicate'), "
             "count(*) FILTER (WHERE status = 'conflict') FROM chat_keyed"
@@ -509,7 +510,8 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
         con.execute("ROLLBACK")
         raise
     finally:
-        con.execute("DROP VIEW IF EXISTS staged_arrow")
+        con.execute("DROP TABLE IF EXISTS staged_arrow")
+        con.execute("DROP TABLE IF EXISTS staged")
         con.unregister("staged_input")
     assert fr.read == fr.ingested + fr.duplicate + fr.quarantined, fr
 

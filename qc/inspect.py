@@ -64,7 +64,8 @@ def _scope(con, day: date | str | None, all_: bool) -> str:
 
 
 def _build_batch(con) -> int:
-    # `row` only identifies a message inside this batch; no ordering is needed (no sort).
+    # `row` only identifies a message inside this batch: the table's rowid (a numbering
+    # window would cost a single-threaded pass).
     # ntext: the text normalised as qc.text.normalize does (same length: spans stay valid).
     # norm: the near-same comparison key (no spaces, punctuation, emoji or [sticker] codes),
     # only for customer/agent messages.
@@ -72,7 +73,7 @@ def _build_batch(con) -> int:
         """
         CREATE OR REPLACE TEMP TABLE bm AS
         WITH m AS (
-            SELECT m.*, c.customer_id AS conv_customer, c.shop_id AS conv_shop, c.queue AS conv_queue,
+            SELECT m.*, m.rowid AS msg_rowid, c.customer_id AS conv_customer, c.shop_id AS conv_shop, c.queue AS conv_queue,
                    -- translate() costs ~1 s per 1M rows in DuckDB: the few texts holding
                    -- full-width characters are normalised in Python below instead
                    CASE WHEN regexp_matches(m.text, '[\\x{FF01}-\\x{FF5E}\\x{3000}]') THEN NULL
@@ -81,7 +82,7 @@ def _build_batch(con) -> int:
             JOIN scope_conv s USING (conversation_id)
             JOIN conversations c USING (conversation_id)
         )
-        SELECT (row_number() OVER () - 1)::BIGINT AS row,
+        SELECT msg_rowid AS row,
                msg_key, conversation_id, seq, ts, epoch(ts) AS epoch, role, agent_id,
                coalesce(customer_id, conv_customer) AS customer_id, conv_shop AS shop_id, conv_queue AS queue,
                text, msg_type, ntext,

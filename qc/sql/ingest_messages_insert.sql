@@ -30,17 +30,28 @@ WITH good AS (
 )
 SELECT * FROM seq_claims;
 
+-- Rows with a source seq keep it (no window needed); ingest_order = the store's largest
+-- so far + the file line, which keeps file order for ties in ts without a global sort.
 INSERT INTO messages
 SELECT
-    msg_key, conversation_id,
-    -- seq: the source's when given; otherwise after the largest source seq, by time then file order.
-    -- Late rows of known conversations are renumbered afterwards (ingest_renumber_late.sql).
-    CASE WHEN source_seq IS NOT NULL THEN source_seq
-         ELSE coalesce(max(source_seq) OVER (PARTITION BY conversation_id), 0)
-              + row_number() OVER (PARTITION BY conversation_id, source_seq IS NULL ORDER BY ts, line)
-    END::INTEGER AS seq,
+    msg_key, conversation_id, source_seq::INTEGER AS seq,
     source_seq, ts, ts_local, ts_local::DATE AS day, role, agent_id, customer_id, shop_id, queue, text, msg_type,
     $file AS source_file, line AS source_line, $run AS ingest_run,
-    (SELECT coalesce(max(ingest_order), 0) FROM messages) + row_number() OVER (ORDER BY line) AS ingest_order
+    $order_base + line AS ingest_order
 FROM chat_keyed
-WHERE status = 'new';
+WHERE status = 'new' AND source_seq IS NOT NULL;
+
+-- Rows without a source seq: after the conversation's largest source seq, by time then
+-- file order. Late rows of known conversations are renumbered afterwards
+-- (ingest_renumber_late.sql).
+INSERT INTO messages
+SELECT
+    k.msg_key, k.conversation_id,
+    (coalesce(mx.max_seq, 0) + row_number() OVER (PARTITION BY k.conversation_id ORDER BY k.ts, k.line))::INTEGER AS seq,
+    k.source_seq, k.ts, k.ts_local, k.ts_local::DATE AS day, k.role, k.agent_id, k.customer_id, k.shop_id, k.queue,
+    k.text, k.msg_type, $file AS source_file, k.line AS source_line, $run AS ingest_run,
+    $order_base + k.line AS ingest_order
+FROM chat_keyed k
+LEFT JOIN (SELECT conversation_id, max(source_seq) AS max_seq FROM chat_keyed WHERE status = 'new'
+           GROUP BY conversation_id) mx USING (conversation_id)
+WHERE k.status = 'new' AND k.source_seq IS NULL;
