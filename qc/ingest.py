@@ -424,6 +424,7 @@ def ingest_paths(con, paths: Iterable[str | Path], config: Config | None = None,
     )
     report = IngestReport(run_id)
     _alias_tables(con, config)
+    _repair_conversations(con, run_id)
     for path in files:
         fr = FileReport(str(path))
         report.files.append(fr)
@@ -502,9 +503,6 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
         fr.orders_ingested = o_new
         fr.duplicate = dup + o_dup
         fr.quarantined = len(staged.pre_bad) + chat_bad + conflict + o_bad
-        # --- derived conversations --------------------------------------------
-        if new:
-            fr.late_conversations = _refresh_conversations(con, run_id)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -513,15 +511,31 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
         con.execute("DROP TABLE IF EXISTS staged_arrow")
         con.execute("DROP TABLE IF EXISTS staged")
         con.unregister("staged_input")
+    # DuckDB 2.0.0: after a large insert (more than a row group), filters on the new rows
+    # return nothing in the same connection — even inside the same transaction — until a
+    # checkpoint (seen here: conversations came out empty and re-ingesting a 300k-line
+    # file re-added every row). So: commit the rows, checkpoint, then derive conversations
+    # in a second transaction. Should the process die in between, the next ingest repairs
+    # it (_repair_conversations). tests/test_ingest.py has the regression test.
+    con.execute("CHECKPOINT")
+    if new:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT conversation_id FROM chat_keyed WHERE status = 'new'"
+            )
+            fr.late_conversations = _refresh_conversations(con, run_id)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("CHECKPOINT")
     assert fr.read == fr.ingested + fr.duplicate + fr.quarantined, fr
 
 
 def _refresh_conversations(con, run_id: int) -> int:
-    """Renumber late conversations, rebuild the touched conversations' rows, mark them for
-    inspection. Returns how many already-known conversations received late messages."""
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT conversation_id FROM chat_keyed WHERE status = 'new'"
-    )
+    """For the conversations in TEMP TABLE `touched`: renumber late ones, rebuild their
+    rows, mark them for inspection. Returns how many were already known (late messages)."""
     late = con.execute(
         "SELECT count(*) FROM touched t JOIN conversations c USING (conversation_id)"
     ).fetchone()[0]
@@ -529,3 +543,20 @@ def _refresh_conversations(con, run_id: int) -> int:
         sqlfiles.run(con, "ingest_renumber_late.sql")
     sqlfiles.run(con, "conversations_refresh.sql", {"run": run_id, "complaint_re": _complaint_regex()})
     return late
+
+
+def _repair_conversations(con, run_id: int) -> None:
+    """Derive conversations that have messages but no row (an ingest cut off between its
+    two transactions)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT conversation_id FROM messages "
+        "WHERE conversation_id NOT IN (SELECT conversation_id FROM conversations)"
+    )
+    if con.execute("SELECT count(*) FROM touched").fetchone()[0]:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            sqlfiles.run(con, "conversations_refresh.sql", {"run": run_id, "complaint_re": _complaint_regex()})
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise

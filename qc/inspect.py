@@ -255,6 +255,7 @@ def inspect(con, day: date | str | None = None, all_: bool = False, config: Conf
             [rep.conversations, rep.messages, rep.findings, json.dumps(stages), json.dumps(rep.notes, ensure_ascii=False), run_id],
         )
         con.execute("COMMIT")
+        con.execute("CHECKPOINT")  # see qc/ingest.py: DuckDB 2.0.0 same-connection visibility
     except Exception:
         con.execute("ROLLBACK")
         raise

@@ -216,3 +216,15 @@ def test_folder_ingest_and_schema_version(con, tmp_path, chat_rows):
     (d / "readme.txt").write_text("not data")
     assert counts(ingest_paths(con, [d])) == (4, 4, 0, 0)
     assert store.schema_version(con) == max(v for v, _, _ in store.MIGRATIONS)
+
+
+def test_large_file_twice_in_one_connection_adds_nothing(con, tmp_path):
+    # Regression: DuckDB 2.0.0 hid freshly inserted rows from equality filters in the same
+    # connection for inserts larger than a row group; without a checkpoint this re-added all.
+    rows = [{"conversation_id": f"c{i // 10}", "ts": 1793671200 + i, "role": "customer" if i % 2 == 0 else "agent",
+             "agent_id": "大焊:小李", "text": f"第{i}条消息"} for i in range(150_000)]
+    f = write_jsonl(tmp_path / "big.jsonl", rows)
+    assert counts(ingest_paths(con, [f])) == (150_000, 150_000, 0, 0)
+    assert counts(ingest_paths(con, [f])) == (150_000, 0, 150_000, 0)
+    assert con.execute("SELECT count(*) FROM messages").fetchone()[0] == 150_000
+    assert con.execute("SELECT count(*), sum(n_messages) FROM conversations").fetchone() == (15_000, 150_000)

@@ -3,32 +3,47 @@
 -- The key is a hash of the content plus the occurrence number of identical content in
 -- this file, so the same message in an overlapping export is a duplicate, while a
 -- customer who really sent "？" twice in the same second keeps both.
+CREATE OR REPLACE TEMP TABLE chat_good AS
+SELECT *,
+    md5(concat_ws(chr(31), conversation_id, epoch_ms(ts)::VARCHAR, role, coalesce(agent_id, ''), text, msg_type)) AS h
+FROM chat_checked WHERE bad_field IS NULL;
+
+-- Windows over a million distinct keys are slow; identical content within a file is rare,
+-- so only those rows get an occurrence number (grain: one row per repeated-content row).
+CREATE OR REPLACE TEMP TABLE chat_occ AS
+SELECT line, row_number() OVER (PARTITION BY h ORDER BY line) - 1 AS occ
+FROM chat_good WHERE h IN (SELECT h FROM chat_good GROUP BY h HAVING count(*) > 1);
+
 CREATE OR REPLACE TEMP TABLE chat_keyed AS
-WITH good AS (
-    SELECT *,
-        md5(concat_ws(chr(31), conversation_id, epoch_ms(ts)::VARCHAR, role, coalesce(agent_id, ''), text, msg_type)) AS h
-    FROM chat_checked WHERE bad_field IS NULL
-), keyed AS (
-    SELECT *, h || ':' || (row_number() OVER (PARTITION BY h ORDER BY line) - 1)::VARCHAR AS msg_key
-    FROM good
+WITH keyed AS (
+    SELECT g.*, g.h || ':' || coalesce(o.occ, 0)::VARCHAR AS msg_key
+    FROM chat_good g LEFT JOIN chat_occ o USING (line)
 ), marked AS (
-    SELECT k.*,
-        EXISTS (SELECT 1 FROM messages m WHERE m.msg_key = k.msg_key) AS is_dup
+    SELECT k.*, coalesce(k.msg_key IN (SELECT msg_key FROM messages), false) AS is_dup
     FROM keyed k
-), seq_claims AS (
-    -- a source seq already used by another message of the conversation is a conflict
-    SELECT m.*,
-        CASE
-            WHEN m.is_dup THEN 'duplicate'
-            WHEN m.source_seq IS NOT NULL AND (
-                 EXISTS (SELECT 1 FROM messages x WHERE x.conversation_id = m.conversation_id AND x.source_seq = m.source_seq)
-                 OR row_number() OVER (PARTITION BY m.conversation_id, m.source_seq, m.is_dup ORDER BY m.line) > 1)
-                THEN 'conflict'
-            ELSE 'new'
-        END AS status
-    FROM marked m
+), claims AS (
+    -- a source seq claimed by two new rows of one conversation: the first (by line) wins
+    SELECT line, row_number() OVER (PARTITION BY conversation_id, source_seq ORDER BY line) AS rn
+    FROM marked
+    WHERE NOT is_dup AND source_seq IS NOT NULL
+      AND (conversation_id, source_seq) IN (
+          SELECT conversation_id, source_seq FROM marked WHERE NOT is_dup AND source_seq IS NOT NULL
+          GROUP BY ALL HAVING count(*) > 1)
+), taken AS (
+    -- a source seq already used by a stored message of the conversation
+    SELECT DISTINCT x.line
+    FROM marked x JOIN messages m ON m.conversation_id = x.conversation_id AND m.source_seq = x.source_seq
+    WHERE NOT x.is_dup AND x.source_seq IS NOT NULL
 )
-SELECT * FROM seq_claims;
+SELECT m.*,
+    CASE
+        WHEN m.is_dup THEN 'duplicate'
+        WHEN t.line IS NOT NULL OR c.rn > 1 THEN 'conflict'
+        ELSE 'new'
+    END AS status
+FROM marked m
+LEFT JOIN claims c USING (line)
+LEFT JOIN taken t USING (line);
 
 -- Rows with a source seq keep it (no window needed); ingest_order = the store's largest
 -- so far + the file line, which keeps file order for ties in ts without a global sort.
