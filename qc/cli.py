@@ -21,6 +21,7 @@ from rich.table import Table
 
 from . import store
 from .errors import QCError
+from .safety import safe_cell
 
 app = typer.Typer(
     help="客服质检 — chat-transcript quality inspection. 导入聊天记录、质检、查看问题、绩效考核。",
@@ -189,13 +190,6 @@ def _findings_query(con, rule, agent, date, conversation=None):
     return con.execute(sql, params).fetchall()
 
 
-def safe_cell(v):
-    """Spreadsheet-safe cell: a leading = + - @ (or tab/CR) would run as a formula."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
-
-
 @app.command()
 def findings(
     db: Optional[Path] = DbOpt,
@@ -320,6 +314,50 @@ def eval_cmd(
         for rid, ms in sorted(mistakes.items()):
             for name, k, exp, got in ms:
                 console.print(f"  {rid}  {name} ({k}): 期望 {exp} 实际 {got}", highlight=False)
+
+
+@app.command("scorecard")
+def scorecard_cmd(
+    period: str = typer.Option(..., "--period", help="考核周期 YYYY-MM"),
+    db: Optional[Path] = DbOpt,
+    team: Optional[str] = typer.Option(None, "--team", help="只看某个店铺的团队 (shop_id)"),
+    fmt: str = typer.Option("table", "--format", help="table | csv | jsonl | xlsx"),
+    out: Optional[Path] = typer.Option(None, "--out", help="xlsx 输出文件 (default: scorecard-PERIOD.xlsx)"),
+):
+    """绩效考核表 (per-agent KPIs, quality score, points, pay and quadrant for a month)."""
+    from .scorecard import COLUMNS, scorecard, write_xlsx
+
+    if fmt not in ("table", "csv", "jsonl", "xlsx"):
+        _fail(f"未知格式 {fmt!r}; 可选 table | csv | jsonl | xlsx")
+    try:
+        con = store.connect(db)
+        rows = scorecard(con, period, team=team)
+    except QCError as exc:
+        _fail(str(exc))
+    if fmt == "jsonl":
+        for r in rows:
+            print(json.dumps(r, ensure_ascii=False))
+    elif fmt == "csv":
+        w = csv.writer(sys.stdout)
+        w.writerow([k for k, _ in COLUMNS])
+        for r in rows:
+            w.writerow([safe_cell(r.get(k)) for k, _ in COLUMNS])
+    elif fmt == "xlsx":
+        path = out or Path(f"scorecard-{period}.xlsx")
+        write_xlsx(rows, path, period)
+        console.print(f"已写入 {path} ({len(rows)} 名客服)")
+    else:
+        t = Table(title=f"绩效考核 {period}" + (f" · {team}" if team else ""))
+        for key in ("agent_id", "role_group", "conversations", "payment_conversion", "sales", "avg_first_response_s",
+                    "quality_score", "total_points", "max_points", "pay", "quadrant"):
+            t.add_column(dict(COLUMNS)[key], overflow="fold")
+        for r in rows:
+            t.add_row(*[("-" if r.get(k) is None else f"{r[k]:.1%}" if k == "payment_conversion" else str(r[k]))
+                        for k in ("agent_id", "role_group", "conversations", "payment_conversion", "sales",
+                                  "avg_first_response_s", "quality_score", "total_points", "max_points", "pay", "quadrant")])
+        console.print(t)
+        if not rows:
+            console.print("该周期没有数据 (no inspected conversations in this period)")
 
 
 def main():  # pragma: no cover

@@ -139,6 +139,22 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        3,
+        "reviews",
+        """
+        -- one row per review decision on a finding (the review console writes these; the
+        -- latest decision per finding counts). decision: confirmed | dismissed | appealed |
+        -- appeal_upheld (finding withdrawn) | appeal_rejected (finding stands)
+        CREATE TABLE reviews (
+            finding_id     VARCHAR NOT NULL,
+            decision       VARCHAR NOT NULL,
+            reviewer       VARCHAR NOT NULL,
+            reason         VARCHAR,
+            decided_at     TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]
 
 
@@ -158,7 +174,7 @@ def schema_version(con) -> int:
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())"
     )
-    return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
 
 
 def migrate(con) -> int:
