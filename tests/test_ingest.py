@@ -228,3 +228,10 @@ def test_large_file_twice_in_one_connection_adds_nothing(con, tmp_path):
     assert counts(ingest_paths(con, [f])) == (150_000, 0, 150_000, 0)
     assert con.execute("SELECT count(*) FROM messages").fetchone()[0] == 150_000
     assert con.execute("SELECT count(*), sum(n_messages) FROM conversations").fetchone() == (15_000, 150_000)
+
+
+def test_order_times_with_offset(con, tmp_path):
+    f = write_jsonl(tmp_path / "o.jsonl", [{"order_id": "O1", "customer_id": "tb_a", "created_at": "2026-11-05T10:02:00+08:00",
+                                            "paid_at": "2026-11-05T10:03:00+08:00", "amount": 128}])
+    assert counts(ingest_paths(con, [f])) == (1, 1, 0, 0)
+    assert con.execute("SELECT paid_at FROM orders").fetchone()[0] == datetime(2026, 11, 5, 2, 3, tzinfo=timezone.utc)

@@ -9,13 +9,13 @@ WITH base AS (
         coalesce(nullif(trim(s.shop_id), ''), 'default')   AS shop_id,
         nullif(trim(s.agent_id), '')                       AS agent_id,
         nullif(trim(s.created_at), '')                     AS created_s,
-        nullif(lower(trim(s.paid_at)), '')                 AS paid_s,
+        nullif(trim(s.paid_at), '')                        AS paid_s,
         nullif(trim(s.amount), '')                         AS amount_s
     FROM staged s WHERE s.kind = 'order'
 ), typed AS (
     SELECT b.*,
         parse_ts(b.created_s, coalesce(st.tz, $tz))        AS created_at,
-        CASE WHEN b.paid_s IN ('null', 'none', '未付款', '-') THEN NULL
+        CASE WHEN lower(b.paid_s) IN ('null', 'none', '未付款', '-') THEN NULL
              ELSE parse_ts(b.paid_s, coalesce(st.tz, $tz)) END AS paid_at,
         try_cast(replace(replace(b.amount_s, ',', ''), '¥', '') AS DECIMAL(14, 2)) AS amount
     FROM base b LEFT JOIN shop_tz st ON st.shop_id = b.shop_id
@@ -25,7 +25,7 @@ WITH base AS (
             WHEN t.order_id IS NULL THEN 'order_id'
             WHEN t.customer_id IS NULL THEN 'customer_id'
             WHEN t.created_s IS NULL OR t.created_at IS NULL OR NOT ts_in_range(t.created_at) THEN 'created_at'
-            WHEN t.paid_s IS NOT NULL AND t.paid_s NOT IN ('null', 'none', '未付款', '-') AND t.paid_at IS NULL THEN 'paid_at'
+            WHEN t.paid_s IS NOT NULL AND lower(t.paid_s) NOT IN ('null', 'none', '未付款', '-') AND t.paid_at IS NULL THEN 'paid_at'
             WHEN t.amount_s IS NULL OR t.amount IS NULL OR t.amount < 0 THEN 'amount'
         END AS bad_field,
         CASE
@@ -34,7 +34,7 @@ WITH base AS (
             WHEN t.created_s IS NULL THEN '订单缺少 created_at (missing)'
             WHEN t.created_at IS NULL THEN '无法解析的下单时间 (unparseable time): ' || t.created_s
             WHEN NOT ts_in_range(t.created_at) THEN '下单时间超出范围 (out of range): ' || t.created_s
-            WHEN t.paid_s IS NOT NULL AND t.paid_s NOT IN ('null', 'none', '未付款', '-') AND t.paid_at IS NULL
+            WHEN t.paid_s IS NOT NULL AND lower(t.paid_s) NOT IN ('null', 'none', '未付款', '-') AND t.paid_at IS NULL
                 THEN '无法解析的付款时间 (unparseable time): ' || t.paid_s
             WHEN t.amount_s IS NULL THEN '订单缺少 amount (missing)'
             WHEN t.amount IS NULL THEN '金额不是数字 (not a number): ' || t.amount_s
