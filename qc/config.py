@@ -20,14 +20,15 @@ from .paths import CONFIG_FILE
 # imported from qc.rules so that loading config never imports the rule engine.
 RULE_PARAMS: dict[str, tuple[str, ...]] = {
     "forbidden_phrase": (),
-    "missing_apology": (),
-    "bargain_followup_late": ("window_s",),
+    "missing_apology": ("complaint_threshold", "apology_threshold"),
+    "bargain_followup_late": ("window_s", "bargain_threshold"),
     "repeated_quick_reply": ("min_chars",),
     "slow_first_response": ("limit_s",),
     "slow_response": ("limit_s",),
     "emoji_only_reply": (),
     "late_urge_to_pay": ("window_s",),
     "unanswered_question": (),
+    "rude_tone": ("threshold",),
 }
 
 
@@ -96,6 +97,8 @@ def load_config(path: str | Path | None = None) -> Config:
                     raise ConfigError(path, key, f"必须是数字 (must be a number), got {value!r}")
                 if value <= 0:
                     raise ConfigError(path, key, f"必须大于 0 (must be positive), got {value!r}")
+                if "threshold" in name and value > 1:
+                    raise ConfigError(path, key, f"概率阈值必须在 0 到 1 之间 (a probability), got {value!r}")
             else:
                 raise ConfigError(path, key, f"未知参数 (unknown parameter); known: {list(RULE_PARAMS[rid]) + ['enabled']}")
         rules[rid] = params

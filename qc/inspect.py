@@ -13,6 +13,7 @@ Stages (timed, stored in inspect_runs.stages):
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -158,8 +159,46 @@ def _flags(con) -> None:
     )
 
 
+def _classify(con, use_models: bool, notes: list[str]) -> dict[str, str]:
+    """Stage `classify`: customer intents and agent acts for the whole batch, as columns
+    m_* (probabilities; NULL without a model) added to bmf. Returns {task: model tag}."""
+    from .classify import ModelError, load_model
+
+    wanted = {"customer_intent": ("customer", ["bargain", "complaint"]),
+              "agent_act": ("agent", ["apology", "followup", "rude"])}
+    tags = {}
+    cols = []
+    for task, (role, labels) in wanted.items():
+        model = None
+        if use_models:
+            try:
+                model = load_model(task)
+            except ModelError as exc:
+                notes.append(f"分类模型不可用，已退回词库 (classifier unavailable, lexicons only): {exc}")
+        if model is None:
+            cols += [f"NULL::DOUBLE AS m_{l}" for l in labels]
+            tags[task] = "none"
+            continue
+        tags[task] = model.tag
+        tbl = con.sql(f"SELECT row, text FROM bmf WHERE role = '{role}'").to_arrow_table()
+        probs = model.predict_proba(tbl.column("text").to_pylist())
+        data = {"row": tbl.column("row")}
+        for l in labels:
+            data[f"m_{l}"] = pa.array(probs[:, model.labels.index(l)] if len(probs) else [], pa.float64())
+        con.register(f"probs_{task}", pa.table(data))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE p_{task} AS SELECT * FROM probs_{task}")
+        con.unregister(f"probs_{task}")
+        cols += [f"p_{task}.m_{l}" for l in labels]
+    joins = " ".join(f"LEFT JOIN p_{t} USING (row)" for t, tag in tags.items() if tag != "none")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE bmf AS SELECT bmf.*, {', '.join(cols)} FROM bmf {joins}")
+    for t, tag in tags.items():
+        if tag != "none":
+            con.execute(f"DROP TABLE p_{t}")
+    return tags
+
+
 def inspect(con, day: date | str | None = None, all_: bool = False, config: Config | None = None,
-            rules: tuple[Rule, ...] | None = None) -> InspectReport:
+            rules: tuple[Rule, ...] | None = None, use_models: bool = True) -> InspectReport:
     """Inspect the conversations in scope and replace their rule findings. Idempotent."""
     config = config or load_config()
     rules = rules or RULES
@@ -196,6 +235,10 @@ def inspect(con, day: date | str | None = None, all_: bool = False, config: Conf
     stages["flags"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    model_tags = _classify(con, use_models, rep.notes)
+    stages["classify"] = time.perf_counter() - t
+
+    t = time.perf_counter()
     versions = m.versions
     parts = []
     for rule in rules:
@@ -204,9 +247,10 @@ def inspect(con, day: date | str | None = None, all_: bool = False, config: Conf
         params = {**rule.params, **{k: v for k, v in config.rule(rule.id).items() if k != "enabled"}}
         sql = _rule_sql(rule)
         bind = dict(params)
-        if "$apology_version" in sql:
-            bind["apology_version"] = versions["apology"]
-        used = {k: v for k, v in bind.items() if f"${k}" in sql}
+        bind["apology_version"] = versions["apology"]
+        bind["intent_model"] = model_tags["customer_intent"]
+        bind["act_model"] = model_tags["agent_act"]
+        used = {k: v for k, v in bind.items() if re.search(rf"\${k}\b", sql)}
         tr = time.perf_counter()
         tbl = con.sql(sql, params=used or None).to_arrow_table()
         stages[f"rule:{rule.id}"] = time.perf_counter() - tr

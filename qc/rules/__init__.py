@@ -10,6 +10,7 @@ from . import (
     late_urge_to_pay,
     missing_apology,
     repeated_quick_reply,
+    rude_tone,
     slow_first_response,
     slow_response,
     unanswered_question,
@@ -26,6 +27,7 @@ RULES: tuple[Rule, ...] = (
     emoji_only_reply.RULE,
     late_urge_to_pay.RULE,
     unanswered_question.RULE,
+    rude_tone.RULE,
 )
 BY_ID = {r.id: r for r in RULES}
 

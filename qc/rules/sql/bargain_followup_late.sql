@@ -1,9 +1,10 @@
 -- bargain_followup_late. Grain: one row per conversation where the customer bargained,
 -- did not order, and the agent's answer to the customer's last message was not followed
--- by another agent message within $window_s seconds.
+-- by another agent message within $window_s seconds. Bargaining = a bargain.txt cue or the
+-- intent model's `bargain` >= $bargain_threshold.
 WITH bargain AS (
     SELECT conversation_id, min(seq) AS bseq, min(ts) AS bts
-    FROM bmf WHERE role = 'customer' AND has_bargain
+    FROM bmf WHERE role = 'customer' AND (has_bargain OR coalesce(m_bargain, 0) >= $bargain_threshold)
     GROUP BY conversation_id
 ), last_customer AS (
     SELECT conversation_id, max(seq) AS lseq, any_value(customer_id) AS customer_id, any_value(shop_id) AS shop_id
@@ -33,10 +34,11 @@ WITH bargain AS (
     JOIN scope_orders o ON o.customer_id = x.customer_id AND o.shop_id = x.shop_id
      AND o.created_at >= x.bts AND epoch(o.created_at) <= x.a_epoch + $window_s
 ), bargain_text AS (
-    SELECT b.conversation_id, bm.text AS bargain_text, arg_min(m.phrase, m.span_start) AS cue
+    SELECT b.conversation_id, any_value(bm.text) AS bargain_text,
+           coalesce(arg_min(m.phrase, m.span_start), $intent_model || ' bargain p=' || round(any_value(bm.m_bargain), 2)) AS cue
     FROM bargain b JOIN bmf bm ON bm.conversation_id = b.conversation_id AND bm.seq = b.bseq
-    JOIN mm m ON m.row = bm.row AND m.lexicon = 'bargain'
-    GROUP BY ALL
+    LEFT JOIN mm m ON m.row = bm.row AND m.lexicon = 'bargain'
+    GROUP BY b.conversation_id
 )
 SELECT
     x.conversation_id,

@@ -1,0 +1,356 @@
+"""Text classifiers: customer intents and agent acts, with probabilities.
+
+Default backend: a scikit-learn Pipeline — word tokens from the shared private tokenizer
+(qc.segment) plus character 1–3-grams, hashed, TF-IDF weighted, one calibrated linear
+model per label (multi-label). Second backend: spaCy `textcat_multilabel` on a blank `zh`
+pipeline with the jieba segmenter, trained from models/spacy_textcat.cfg. The model card
+compares both; `qc train` ships the better one as the default version.
+
+Models live in models/<name>/<version>/ with meta.json and README.md (the model card),
+load from disk only, and are checked for compatibility (labels, library versions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from . import segment
+from .errors import QCError
+from .paths import ROOT
+from .text import normalize
+
+MODELS_DIR = ROOT / "models"
+CORPUS_DIR = ROOT / "data" / "corpus"
+
+TASKS = {
+    "customer_intent": {
+        "file": "customer_intents.jsonl",
+        "labels": ["bargain", "complaint", "logistics", "product_question", "order_statement", "other"],
+        "roles": ("customer",),
+    },
+    "agent_act": {
+        "file": "agent_acts.jsonl",
+        "labels": ["apology", "soothing", "followup", "refusal", "rude", "other"],
+        "roles": ("agent",),
+    },
+}
+
+
+class ModelError(QCError):
+    pass
+
+
+# ----------------------------------------------------------------------------- features
+
+
+def words(doc: str) -> list[str]:
+    """Analyzer for the word features (module level so the pipeline pickles)."""
+    return [w for w in segment.cut(normalize(doc)) if w.strip()]
+
+
+def chars(doc: str) -> str:
+    return normalize(doc)
+
+
+def sklearn_pipeline():
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.svm import LinearSVC
+
+    # A learned vocabulary (min_df=2) rather than hashing keeps the artefact small (a few MB,
+    # committed to the repo) at the same speed.
+    features = FeatureUnion([
+        ("words", TfidfVectorizer(analyzer=words, min_df=2, sublinear_tf=True)),
+        ("chars", TfidfVectorizer(analyzer="char", preprocessor=chars, ngram_range=(1, 3), min_df=2, sublinear_tf=True)),
+    ])
+    clf = OneVsRestClassifier(CalibratedClassifierCV(LinearSVC(C=0.5, class_weight="balanced"), cv=3, method="sigmoid"))
+    return Pipeline([("features", features), ("clf", clf)])
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def load_corpus(task: str, corpus_dir: Path | None = None) -> tuple[list[dict], list[dict]]:
+    path = Path(corpus_dir or CORPUS_DIR) / TASKS[task]["file"]
+    if not path.exists():
+        raise ModelError(f"{path}: 训练语料不存在 (corpus missing); build it with python data/corpus/build_corpus.py")
+    labels = set(TASKS[task]["labels"])
+    train, test = [], []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        bad = set(r["labels"]) - labels
+        if bad or not r["labels"]:
+            raise ModelError(f"{path}:{n}: 未知标签 (unknown labels) {sorted(bad) or '[]'}")
+        (test if r["split"] == "test" else train).append({"text": r["text"], "labels": r["labels"]})
+    return train, test
+
+
+def review_examples(con, task: str) -> list[dict]:
+    """Reviewed findings as training examples (feedback loop). A confirmed finding whose
+    evidence came from this task's label becomes a positive example of that label; a
+    dismissed one a negative (labelled `other`) — the reviewer said the text was not that."""
+    rule_label = {
+        "agent_act": {"rude_tone": "rude", "forbidden_phrase": "rude"},
+        "customer_intent": {"missing_apology": "complaint", "bargain_followup_late": "bargain"},
+    }[task]
+    rows = con.execute(
+        """
+        WITH latest AS (SELECT finding_id, arg_max(decision, decided_at) AS decision FROM reviews GROUP BY finding_id)
+        SELECT f.rule_id, l.decision, m.text,
+               CASE WHEN f.rule_id = 'bargain_followup_late'
+                    THEN (SELECT b.text FROM messages b WHERE b.conversation_id = f.conversation_id
+                          AND b.seq = CAST(json_extract_string(f.evidence, '$.bargain_seq') AS INTEGER)) END AS bargain_text
+        FROM findings f JOIN latest l USING (finding_id)
+        LEFT JOIN messages m ON m.conversation_id = f.conversation_id AND m.seq = f.message_seq
+        WHERE l.decision IN ('confirmed', 'dismissed', 'appeal_rejected', 'appeal_upheld')
+        """
+    ).fetchall()
+    out = []
+    for rule_id, decision, text, bargain_text in rows:
+        label = rule_label.get(rule_id)
+        t = bargain_text if rule_id == "bargain_followup_late" else text
+        if not label or not t:
+            continue
+        positive = decision in ("confirmed", "appeal_rejected")
+        out.append({"text": t, "labels": [label] if positive else ["other"], "source": f"review:{decision}"})
+    return out
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def _decide(probs: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """Labels with p >= threshold; at least the most likely one."""
+    pred = probs >= threshold
+    none = ~pred.any(axis=1)
+    pred[none, probs[none].argmax(axis=1)] = True
+    return pred
+
+
+def evaluate(probs: np.ndarray, gold: list[list[str]], labels: list[str]) -> dict:
+    y = np.array([[l in g for l in labels] for g in gold])
+    pred = _decide(probs)
+    per = {}
+    for j, l in enumerate(labels):
+        tp = int((pred[:, j] & y[:, j]).sum())
+        fp = int((pred[:, j] & ~y[:, j]).sum())
+        fn = int((~pred[:, j] & y[:, j]).sum())
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        per[l] = {"precision": round(p, 4), "recall": round(r, 4),
+                  "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0, "support": int(y[:, j].sum())}
+    single = [i for i, g in enumerate(gold) if len(g) == 1]
+    cm = [[0] * len(labels) for _ in labels]
+    for i in single:
+        cm[labels.index(gold[i][0])][int(probs[i].argmax())] += 1
+    return {"per_label": per, "macro_f1": round(float(np.mean([v["f1"] for v in per.values()])), 4),
+            "confusion_single_label": {"rows_true_cols_pred": labels, "matrix": cm}}
+
+
+# ----------------------------------------------------------------------------- models
+
+
+@dataclass
+class Model:
+    name: str
+    version: str
+    backend: str
+    labels: list[str]
+    impl: object
+    meta: dict
+
+    @property
+    def tag(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, len(self.labels)))
+        if self.backend == "sklearn":
+            return np.asarray(self.impl.predict_proba(texts))
+        docs = self.impl.pipe(texts, batch_size=1000)
+        return np.array([[d.cats.get(l, 0.0) for l in self.labels] for d in docs])
+
+
+def _versions() -> dict:
+    import sklearn
+
+    v = {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "segmenter": segment.backend()}
+    try:
+        import spacy
+
+        v["spacy"] = spacy.__version__
+    except ImportError:
+        pass
+    return v
+
+
+def train_sklearn(train: list[dict], labels: list[str]):
+    pipe = sklearn_pipeline()
+    y = np.array([[l in r["labels"] for l in labels] for r in train], dtype=int)
+    pipe.fit([r["text"] for r in train], y)
+    return pipe
+
+
+def train_spacy(train: list[dict], labels: list[str], cfg_path: Path | None = None):
+    import random
+
+    import spacy
+    from spacy.training import Example
+    from spacy.util import load_config
+
+    cfg = load_config(cfg_path or (MODELS_DIR / "spacy_textcat.cfg"))
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
+    tc = nlp.add_pipe("textcat_multilabel", config=cfg["components"]["textcat_multilabel"])
+    for l in labels:
+        tc.add_label(l)
+    examples = [Example.from_dict(nlp.make_doc(normalize(r["text"])), {"cats": {l: float(l in r["labels"]) for l in labels}})
+                for r in train]
+    opt = nlp.initialize(lambda: examples)
+    tr = cfg["training"]
+    rnd = random.Random(tr.get("seed", 0))
+    for _ in range(int(tr["epochs"])):
+        rnd.shuffle(examples)
+        for i in range(0, len(examples), int(tr["batch_size"])):
+            nlp.update(examples[i:i + int(tr["batch_size"])], sgd=opt, drop=float(tr["dropout"]))
+    return nlp
+
+
+def train(task: str, backend: str = "both", con=None, with_reviews: bool = False,
+          corpus_dir: Path | None = None, out_dir: Path | None = None, version: str | None = None) -> dict:
+    """Train `task`, evaluate on the held-out split, write models/<task>/<version>/.
+    With backend 'both', train both, write both cards' numbers, and keep the better."""
+    labels = TASKS[task]["labels"]
+    train_rows, test_rows = load_corpus(task, corpus_dir)
+    review_rows = review_examples(con, task) if (with_reviews and con is not None) else []
+    data = train_rows + [{"text": r["text"], "labels": r["labels"]} for r in review_rows]
+    digest = hashlib.sha256(json.dumps([data, test_rows], ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+    results = {}
+    impls = {}
+    for b in (["sklearn", "spacy"] if backend == "both" else [backend]):
+        impl = train_sklearn(data, labels) if b == "sklearn" else train_spacy(data, labels)
+        m = Model(task, "eval", b, labels, impl, {})
+        texts = [r["text"] for r in test_rows]
+        import time
+
+        t0 = time.perf_counter()
+        probs = m.predict_proba(texts)
+        dt = time.perf_counter() - t0
+        results[b] = evaluate(probs, [r["labels"] for r in test_rows], labels)
+        results[b]["predict_msgs_per_s"] = round(len(texts) / dt) if dt else None
+        impls[b] = impl
+    best = max(results, key=lambda b: results[b]["macro_f1"])
+    version = version or datetime.now(timezone.utc).strftime("%Y%m%d") + "-" + digest[:8]
+    out = Path(out_dir or MODELS_DIR) / task / version
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    if best == "sklearn":
+        import joblib
+
+        joblib.dump(impls[best], out / "model.joblib")
+    else:
+        impls[best].to_disk(out / "spacy")
+    previous = latest_meta(task, out_dir)
+    meta = {
+        "name": task, "version": version, "backend": best, "labels": labels,
+        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "data_sha256": digest, "train_examples": len(data), "test_examples": len(test_rows),
+        "review_examples": len(review_rows), "with_reviews": with_reviews,
+        "held_out": results[best], "comparison": {b: {"macro_f1": r["macro_f1"], "predict_msgs_per_s": r["predict_msgs_per_s"]}
+                                                   for b, r in results.items()},
+        "all_results": results, "libraries": _versions(), "threshold": 0.5,
+        "previous": {"version": previous["version"], "macro_f1": previous["held_out"]["macro_f1"]} if previous else None,
+    }
+    (out / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    (out / "README.md").write_text(model_card(meta), encoding="utf-8")
+    return meta
+
+
+def model_card(meta: dict) -> str:
+    lines = [
+        f"# 模型卡 Model card — {meta['name']}@{meta['version']}",
+        "",
+        f"* backend: **{meta['backend']}** (chosen by held-out macro-F1 among: "
+        + ", ".join(f"{b} {c['macro_f1']:.3f} / {c['predict_msgs_per_s']} msg/s" for b, c in meta["comparison"].items()) + ")",
+        f"* trained: {meta['trained_at']}; data sha256 `{meta['data_sha256'][:16]}…`",
+        f"* examples: {meta['train_examples']} train (of which {meta['review_examples']} from reviews), "
+        f"{meta['test_examples']} held-out test (split by template family; never used for tuning)",
+        f"* labels: {', '.join(meta['labels'])}; decision threshold {meta['threshold']} (at least the top label)",
+        f"* libraries: {json.dumps(meta['libraries'], ensure_ascii=False)}",
+        "",
+        f"## Held-out results (macro-F1 {meta['held_out']['macro_f1']:.3f})",
+        "",
+        "| label | precision | recall | F1 | support |",
+        "|---|---|---|---|---|",
+    ]
+    for l, v in meta["held_out"]["per_label"].items():
+        lines.append(f"| {l} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |")
+    cm = meta["held_out"]["confusion_single_label"]
+    lines += ["", "Confusion matrix (single-label test examples; rows = true, columns = predicted top label):", "",
+              "| | " + " | ".join(cm["rows_true_cols_pred"]) + " |", "|---" * (len(cm["rows_true_cols_pred"]) + 1) + "|"]
+    for l, row in zip(cm["rows_true_cols_pred"], cm["matrix"]):
+        lines.append(f"| {l} | " + " | ".join(str(x) for x in row) + " |")
+    if meta.get("previous"):
+        p = meta["previous"]
+        lines += ["", f"## Change from the previous version", "",
+                  f"{p['version']}: macro-F1 {p['macro_f1']:.3f} → {meta['held_out']['macro_f1']:.3f}"
+                  f" ({meta['review_examples']} reviewed findings added as training examples)."]
+    lines += ["", "Training data: data/corpus/README.md. Feedback: `qc train --with-reviews` adds reviewed findings."]
+    return "\n".join(lines) + "\n"
+
+
+def latest_meta(task: str, models_dir: Path | None = None) -> dict | None:
+    d = Path(models_dir or MODELS_DIR) / task
+    if not d.exists():
+        return None
+    versions = sorted(p for p in d.iterdir() if (p / "meta.json").exists())
+    return json.loads((versions[-1] / "meta.json").read_text(encoding="utf-8")) if versions else None
+
+
+def load_model(task: str, version: str | None = None, models_dir: Path | None = None) -> Model:
+    """Load from disk only. Raises ModelError with a clear message when missing or incompatible."""
+    d = Path(models_dir or MODELS_DIR) / task
+    if version is None:
+        meta = latest_meta(task, models_dir)
+        if meta is None:
+            raise ModelError(f"{d}: 没有训练好的模型 (no trained model); run `qc train`")
+        version = meta["version"]
+    path = d / version
+    try:
+        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}/meta.json: 无法读取模型说明 ({exc})") from None
+    if meta.get("labels") != TASKS[task]["labels"]:
+        raise ModelError(f"{path}: 模型标签与当前版本不兼容 (labels {meta.get('labels')} != {TASKS[task]['labels']})")
+    libs = _versions()
+    if meta["backend"] == "sklearn":
+        if meta["libraries"].get("scikit-learn") != libs["scikit-learn"]:
+            raise ModelError(f"{path}: 模型由 scikit-learn {meta['libraries'].get('scikit-learn')} 训练，"
+                             f"当前为 {libs['scikit-learn']}，请重新训练 (qc train)")
+        import joblib
+
+        try:
+            impl = joblib.load(path / "model.joblib")
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure is "incompatible"
+            raise ModelError(f"{path}/model.joblib: 无法加载模型 ({type(exc).__name__}: {exc})") from None
+    else:
+        import spacy
+
+        try:
+            impl = spacy.load(path / "spacy")
+        except Exception as exc:  # noqa: BLE001
+            raise ModelError(f"{path}/spacy: 无法加载模型 ({type(exc).__name__}: {exc})") from None
+    return Model(task, version, meta["backend"], meta["labels"], impl, meta)

@@ -1,0 +1,16 @@
+-- rude_tone. Grain: one row per agent message the act model scores as impatient or rude
+-- (不耐烦/冷淡/讥讽/命令) at or above $threshold, that no forbidden.txt phrase already flagged.
+SELECT
+    conversation_id,
+    seq                         AS message_seq,
+    agent_id,
+    CASE WHEN m_rude >= 0.97 THEN 'high' ELSE 'medium' END AS severity,
+    '语气' AS subcategory,
+    NULL::INTEGER               AS span_start,
+    NULL::INTEGER               AS span_end,
+    to_json({'model': $act_model, 'label': 'rude', 'p': round(m_rude, 3), 'threshold': $threshold, 'text': text})::VARCHAR AS evidence,
+    '模型 ' || $act_model || ' 判断语气不耐烦/粗鲁 (p=' || round(m_rude, 2) || ' ≥ ' || $threshold || ')：「' || text || '」' AS explanation,
+    m_rude                      AS score,
+    NULL::VARCHAR               AS key
+FROM bmf
+WHERE role = 'agent' AND NOT has_forbidden AND m_rude >= $threshold;
