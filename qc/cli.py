@@ -286,6 +286,7 @@ def eval_cmd(
     kind: Optional[List[str]] = typer.Option(None, "--kind", help="只评估某类用例: positive | hard_negative | paraphrase"),
     sample: Optional[Path] = typer.Option(None, "--sample", help="生成样例文件夹 (with ground_truth.jsonl) instead of the cases"),
     show_errors: bool = typer.Option(False, "--errors", help="列出判错的用例"),
+    no_models: bool = typer.Option(False, "--no-models", help="只用词库，不用分类模型 (lexicons only: the 'before')"),
 ):
     """每条规则的准确率与召回率 (per-rule precision and recall on labeled data)."""
     import tempfile
@@ -299,10 +300,10 @@ def eval_cmd(
             ingest_paths_(con, [sample / "chats.jsonl", sample / "orders.jsonl"])
             from .inspect import inspect as run_inspect
 
-            run_inspect(con, all_=True)
+            run_inspect(con, all_=True, use_models=not no_models)
             scores, mistakes = evaluate_ground_truth(con, sample / "ground_truth.jsonl"), {}
         else:
-            scores, mistakes = evaluate_cases(Path(tmp), cases, tuple(kind) if kind else None)
+            scores, mistakes = evaluate_cases(Path(tmp), cases, tuple(kind) if kind else None, use_models=not no_models)
     t = Table(title="规则评估 (rule evaluation)")
     for col in ("rule_id", "用例", "TP", "FP", "FN", "precision", "recall"):
         t.add_column(col, justify="right" if col != "rule_id" else "left")
@@ -358,6 +359,33 @@ def scorecard_cmd(
         console.print(t)
         if not rows:
             console.print("该周期没有数据 (no inspected conversations in this period)")
+
+
+@app.command("train")
+def train_cmd(
+    task: Optional[List[str]] = typer.Option(None, "--task", help="customer_intent | agent_act (default: both)"),
+    backend: str = typer.Option("both", "--backend", help="sklearn | spacy | both (both: train both, keep the better)"),
+    with_reviews: bool = typer.Option(False, "--with-reviews", help="把已复核的问题加入训练 (add reviewed findings as examples)"),
+    db: Optional[Path] = DbOpt,
+    version: Optional[str] = typer.Option(None, "--version", help="版本名 (default: date-datahash)"),
+):
+    """训练分类模型 (train the classifiers; writes models/<task>/<version>/ with its model card)."""
+    from .classify import TASKS, ModelError, train
+
+    if backend not in ("sklearn", "spacy", "both"):
+        _fail(f"未知 backend {backend!r}")
+    con = store.connect(db) if with_reviews else None
+    for t in task or list(TASKS):
+        if t not in TASKS:
+            _fail(f"未知任务 {t!r}; 可选 {', '.join(TASKS)}")
+        try:
+            meta = train(t, backend=backend, con=con, with_reviews=with_reviews, version=version)
+        except ModelError as exc:
+            _fail(str(exc))
+        comp = ", ".join(f"{b} macro-F1 {c['macro_f1']:.3f}" for b, c in meta["comparison"].items())
+        console.print(f"{t}@{meta['version']}: 采用 {meta['backend']} ({comp}); "
+                      f"训练 {meta['train_examples']} 条（复核 {meta['review_examples']} 条），测试 {meta['test_examples']} 条",
+                      highlight=False)
 
 
 def main():  # pragma: no cover

@@ -77,7 +77,7 @@ def case_rows(rule: str, idx: int, case: dict) -> tuple[str, list[dict], list[di
 
 
 def evaluate_cases(workdir: Path, cases_dir: Path | None = None, kinds: tuple[str, ...] | None = None,
-                   config=None) -> tuple[dict[str, Score], dict[str, list[tuple]]]:
+                   config=None, use_models: bool = True) -> tuple[dict[str, Score], dict[str, list[tuple]]]:
     """Load every case into a fresh DuckDB in workdir, inspect, and score each rule on its
     own file. Returns (scores, mistakes) where mistakes[rule] lists (case name, kind,
     expected seqs, found seqs)."""
@@ -104,7 +104,7 @@ def evaluate_cases(workdir: Path, cases_dir: Path | None = None, kinds: tuple[st
     con = store.connect(db)
     rep = ingest_paths(con, files, config=config)
     assert rep.total("quarantined") == 0, [r for r in con.execute("SELECT * FROM quarantine").fetchall()]
-    inspect(con, all_=True, config=config)
+    inspect(con, all_=True, config=config, use_models=use_models)
     found: dict[tuple[str, str], list] = {}
     for cid, rule_id, seq in con.execute("SELECT conversation_id, rule_id, message_seq FROM findings").fetchall():
         found.setdefault((cid, rule_id), []).append(seq)
