@@ -142,16 +142,18 @@ def resolve_hits(con, m: "Matcher", hits: pa.Table, text_of_row, judged_rows_sql
             if b is None:
                 b = cache[r] = token_boundaries(texts[r])
             if s not in b or e not in b:
-                bad.append((r, s))
-    con.register("not_words", pa.table({"row": pa.array([r for r, _ in bad], pa.int64()),
-                                         "span_start": pa.array([s for _, s in bad], pa.int32())}))
+                bad.append((r, s, e))
+    con.register("not_words", pa.table({"row": pa.array([r for r, _, _ in bad], pa.int64()),
+                                         "span_start": pa.array([s for _, s, _ in bad], pa.int32()),
+                                         "span_end": pa.array([e for _, _, e in bad], pa.int32())}))
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE mm AS
         SELECT * EXCLUDE (plen) FROM mm_all WHERE lexicon <> 'forbidden'
         UNION ALL
         SELECT * EXCLUDE (plen) FROM mm_forbidden f
-        WHERE NOT EXISTS (SELECT 1 FROM not_words w WHERE w.row = f.row AND w.span_start = f.span_start)
+        WHERE NOT EXISTS (SELECT 1 FROM not_words w WHERE w.row = f.row AND w.span_start = f.span_start
+                          AND w.span_end = f.span_end)
         """
     )
     con.execute("DROP TABLE mm_all")

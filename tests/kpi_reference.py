@@ -9,11 +9,11 @@ import pandas as pd
 def reference_kpis(con, start: str, end: str, attr_window_s: float = 86400, slow_limit_s: float = 60,
                    tz: str = "Asia/Shanghai") -> dict[str, dict]:
     conv = con.execute("SELECT * FROM conversations").df()
-    conv = conv[(conv["day"] >= pd.Timestamp(start)) & (conv["day"] < pd.Timestamp(end))]
+    conv = conv[(pd.to_datetime(conv["day"]) >= pd.Timestamp(start)) & (pd.to_datetime(conv["day"]) < pd.Timestamp(end))]
     msgs = con.execute("SELECT conversation_id, seq, role, agent_id, epoch(ts) AS t FROM messages").df()
     msgs = msgs.merge(conv[["conversation_id", "queue", "customer_id", "shop_id"]], on="conversation_id")
     orders = con.execute(f"SELECT *, timezone('{tz}', created_at)::DATE AS d, epoch(created_at) AS ct FROM orders").df()
-    orders = orders[(orders["d"] >= pd.Timestamp(start).date()) & (orders["d"] < pd.Timestamp(end).date())]
+    orders = orders[(pd.to_datetime(orders["d"]) >= pd.Timestamp(start)) & (pd.to_datetime(orders["d"]) < pd.Timestamp(end))]
     all_agent_msgs = con.execute(
         "SELECT m.agent_id, epoch(m.ts) AS t, c.customer_id, c.shop_id FROM messages m "
         "JOIN conversations c USING (conversation_id) WHERE m.role = 'agent'").df()

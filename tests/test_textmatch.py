@@ -29,6 +29,7 @@ def forbidden(text):
     ("亲，页面上都写了，你自己看", [("页面上都写了", 2, 8), ("你自己看", 9, 13)]),
     ("ＯＫ，已经很低了", [("已经很低了", 3, 8)]),  # full-width text still matches, spans stay right
     ("有病毒吗", []),
+    ("滚蛋！", [("滚蛋", 0, 2)]),  # 滚 alone is not a word here, but the longer entry 滚蛋 is
 ])
 def test_forbidden_matching(text, expected):
     assert sorted(forbidden(text), key=lambda x: x[1]) == expected
