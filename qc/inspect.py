@@ -87,7 +87,8 @@ def _build_batch(con) -> int:
                msg_key, conversation_id, seq, ts, epoch(ts) AS epoch, role, agent_id,
                coalesce(customer_id, conv_customer) AS customer_id, conv_shop AS shop_id, conv_queue AS queue,
                text, msg_type, ntext,
-               CASE WHEN role IN ('customer', 'agent')
+               -- customers' norm only serves the acknowledgement check, so only short texts need it
+               CASE WHEN role = 'agent' OR (role = 'customer' AND length(ntext) <= 16)
                     THEN regexp_replace(ntext, '\\[[^\\[\\]]{1,6}\\]|[^\\p{L}\\p{N}]', '', 'g')
                     ELSE '' END AS norm
         FROM m
