@@ -43,3 +43,13 @@ def test_ingest_and_inspect_flows(tmp_path, chat_rows):
     con = store.connect(db)
     assert con.execute("SELECT finding_id, rule_id, message_seq FROM findings ORDER BY ALL").fetchall() == first
     con.close()
+    # the monthly scorecard flow writes an Excel file that opens back
+    from openpyxl import load_workbook
+
+    from pipelines.scorecard_flow import scorecard_flow
+
+    out = tmp_path / "sc.xlsx"
+    r = scorecard_flow("2026-11", db=db, out=str(out))
+    assert r["agents"] == 1
+    ws = load_workbook(out).active
+    assert ws.cell(2, 1).value == "大焊:小李"
