@@ -198,6 +198,7 @@ def findings(
     agent: Optional[str] = typer.Option(None, "--agent", help="只看某个客服 (agent_id)"),
     date: Optional[str] = typer.Option(None, "--date", help="只看某一天 (YYYY-MM-DD)"),
     limit: int = typer.Option(200, "--limit", help="table 格式最多显示多少行"),
+    mask: bool = typer.Option(True, "--mask/--no-mask", help="csv 中隐藏手机号和地址 (mask phones/addresses in csv, which leaves the team)"),
 ):
     """列出质检问题 (list findings) — jsonl/csv for other tools, table for people."""
     if fmt not in ("jsonl", "csv", "table"):
@@ -215,8 +216,10 @@ def findings(
     if fmt == "csv":
         w = csv.writer(sys.stdout)
         w.writerow(FINDING_FIELDS)
+        from .safety import mask_pii
+
         for r in rows:
-            w.writerow([safe_cell(v) for v in r])
+            w.writerow([safe_cell(mask_pii(v) if mask and isinstance(v, str) else v) for v in r])
         return
     t = Table(title=f"质检问题 findings: {len(rows)} 条")
     for col in ("日期", "会话", "条", "规则", "客服", "严重度", "说明"):

@@ -13,7 +13,13 @@ def safe_cell(v):
 
 
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-_ADDRESS = re.compile(r"([\u4e00-\u9fff]{2,}(?:省|市|区|县|镇|街道|路|街|号|栋|单元|室))+")
+_PROVINCES = ("北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|"
+              "四川|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门")
+# From a province/municipality through the street number (…路88号, …3栋2单元501室).
+_ADDRESS = re.compile(
+    rf"(?:{_PROVINCES})(?:省|市|自治区|特别行政区)?[\u4e00-\u9fffA-Za-z0-9\-]{{2,40}}?(?:号|室|栋|幢|单元)"
+    r"(?:[0-9A-Za-z\-]+(?:号|室|栋|幢|单元))*"
+)
 
 
 def mask_pii(text: str) -> str:

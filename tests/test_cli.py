@@ -92,3 +92,25 @@ def test_db_from_environment(tmp_path, monkeypatch):
     f = write_jsonl(tmp_path / "c.jsonl", ROWS)
     assert runner.invoke(app, ["ingest", str(f)]).exit_code == 0
     assert db.exists()
+
+
+def test_csv_masks_phone_and_address(tmp_path):
+    rows = [
+        {"conversation_id": "m1", "ts": "2026-11-04 20:00:00", "role": "customer", "text": "地址改成浙江省杭州市西湖区文三路88号，电话13812345678，到了吗"},
+        {"conversation_id": "m1", "ts": "2026-11-04 20:00:10", "role": "agent", "agent_id": "衣选:小雅", "text": "好的亲已备注"},
+        {"conversation_id": "m1", "ts": "2026-11-04 20:00:20", "role": "customer", "text": "电话13812345678能打通吗？"},
+    ]
+    db = tmp_path / "m.duckdb"
+    runner.invoke(app, ["ingest", str(write_jsonl(tmp_path / "m.jsonl", rows)), "--db", str(db)])
+    runner.invoke(app, ["inspect", "--db", str(db)])
+    out = runner.invoke(app, ["findings", "--db", str(db), "--format", "csv", "--rule", "unanswered_question"]).output
+    assert "138****5678" in out and "13812345678" not in out
+    raw = runner.invoke(app, ["findings", "--db", str(db), "--format", "csv", "--no-mask"]).output
+    assert "13812345678" in raw
+
+
+def test_mask_pii_address():
+    from qc.safety import mask_pii
+
+    assert mask_pii("寄到浙江省杭州市西湖区文三路88号3栋501室，谢谢") == "寄到〔地址已隐藏〕，谢谢"
+    assert mask_pii("滚筒洗衣机") == "滚筒洗衣机"
