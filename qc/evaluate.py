@@ -42,10 +42,10 @@ class Score:
 
 def load_cases(directory: Path | None = None) -> dict[str, list[dict]]:
     directory = Path(directory or CASES_DIR)
-    out = {}
+    out: dict[str, list[dict]] = {}
     for f in sorted(directory.glob("*.yaml")):
         doc = yaml.safe_load(f.read_text(encoding="utf-8"))
-        out[doc["rule"]] = doc["cases"]
+        out.setdefault(doc["rule"], []).extend(doc["cases"])
     return out
 
 
