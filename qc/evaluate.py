@@ -22,6 +22,11 @@ from .paths import ROOT
 
 CASES_DIR = ROOT / "tests" / "rule_cases"
 
+# rude_tone is the classifier arm of the forbidden-expression practice (禁用语/态度): on a
+# forbidden_phrase case, a rude_tone finding on the expected message counts as found, and
+# one on a harmless message counts as a false positive.
+RULE_ALIASES = {"forbidden_phrase": ("forbidden_phrase", "rude_tone")}
+
 
 @dataclass
 class Score:
@@ -114,7 +119,8 @@ def evaluate_cases(workdir: Path, cases_dir: Path | None = None, kinds: tuple[st
     for cid, (rule, exp) in expected.items():
         s = scores.setdefault(rule, Score())
         s.cases += 1
-        got = sorted(found.get((cid, rule), []), key=lambda x: (x is None, x))
+        got = sorted({seq for r in RULE_ALIASES.get(rule, (rule,)) for seq in found.get((cid, r), [])},
+                     key=lambda x: (x is None, x))
         remaining = list(got)
         tp = 0
         for e in exp:
