@@ -18,6 +18,11 @@ def results(tmp_path_factory):
 
 @pytest.mark.parametrize("rule_id", [r.id for r in RULES])
 def test_rule_cases(results, rule_id):
+    if rule_id == "rude_tone":
+        from qc.classify import latest_meta
+
+        if latest_meta("agent_act") is None:
+            pytest.skip("rude_tone needs a trained agent_act model in models/ (qc train)")
     scores, mistakes = results
     assert rule_id in scores, f"no cases for {rule_id}"
     assert mistakes.get(rule_id, []) == [], "\n".join(
