@@ -60,20 +60,35 @@ def chars(doc: str) -> str:
     return normalize(doc)
 
 
-def sklearn_pipeline():
+# Feature/model variants compared by bench/classifier_cv.py (GroupKFold on train only):
+# base = words + char 1-3-grams (two vectorizers); cues_* = qc.features.CueTfidf (words,
+# char 1-3-grams and lexicon cue tokens, with the fast batch transform).
+VARIANTS = ("base", "cues_svm", "cues_lr")
+DEFAULT_VARIANT = "cues_svm"
+
+
+def sklearn_pipeline(variant: str = DEFAULT_VARIANT):
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
     from sklearn.multiclass import OneVsRestClassifier
     from sklearn.pipeline import FeatureUnion, Pipeline
     from sklearn.svm import LinearSVC
 
-    # A learned vocabulary (min_df=2) rather than hashing keeps the artefact small (a few MB,
-    # committed to the repo) at the same speed.
-    features = FeatureUnion([
-        ("words", TfidfVectorizer(analyzer=words, min_df=2, sublinear_tf=True)),
-        ("chars", TfidfVectorizer(analyzer="char", preprocessor=chars, ngram_range=(1, 3), min_df=2, sublinear_tf=True)),
-    ])
-    clf = OneVsRestClassifier(CalibratedClassifierCV(LinearSVC(C=0.5, class_weight="balanced"), cv=3, method="sigmoid"))
+    from .features import CueTfidf
+
+    if variant == "base":
+        features = FeatureUnion([
+            ("words", TfidfVectorizer(analyzer=words, min_df=2, sublinear_tf=True)),
+            ("chars", TfidfVectorizer(analyzer="char", preprocessor=chars, ngram_range=(1, 3), min_df=2, sublinear_tf=True)),
+        ])
+    else:
+        # A learned vocabulary (min_df=2) rather than hashing keeps the artefact small.
+        features = CueTfidf(min_df=2)
+    if variant == "cues_lr":
+        clf = OneVsRestClassifier(LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000))
+    else:
+        clf = OneVsRestClassifier(CalibratedClassifierCV(LinearSVC(C=0.5, class_weight="balanced"), cv=3, method="sigmoid"))
     return Pipeline([("features", features), ("clf", clf)])
 
 
@@ -93,7 +108,8 @@ def load_corpus(task: str, corpus_dir: Path | None = None) -> tuple[list[dict], 
         bad = set(r["labels"]) - labels
         if bad or not r["labels"]:
             raise ModelError(f"{path}:{n}: 未知标签 (unknown labels) {sorted(bad) or '[]'}")
-        (test if r["split"] == "test" else train).append({"text": r["text"], "labels": r["labels"]})
+        (test if r["split"] == "test" else train).append(
+            {"text": r["text"], "labels": r["labels"], "family": r.get("family", f"line{n}")})
     return train, test
 
 
@@ -175,13 +191,70 @@ class Model:
     def tag(self) -> str:
         return f"{self.name}@{self.version}"
 
+    def threshold(self, label: str) -> float:
+        """The rule threshold chosen at training (model card), for config value `auto`."""
+        t = (self.meta.get("rule_thresholds") or {}).get(label)
+        return float(t["threshold"]) if t else 0.9
+
     def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """Probabilities, one row per text. Each distinct text is classified once: a day of
+        chat repeats itself (快捷短语 pasted hundreds of times, 在吗, 好的, 已拍)."""
         if not texts:
             return np.zeros((0, len(self.labels)))
+        index: dict[str, int] = {}
+        inverse = np.fromiter((index.setdefault(t or "", len(index)) for t in texts), dtype=np.int64, count=len(texts))
+        unique = list(index)
         if self.backend == "sklearn":
-            return np.asarray(self.impl.predict_proba(texts))
-        docs = self.impl.pipe(texts, batch_size=1000)
-        return np.array([[d.cats.get(l, 0.0) for l in self.labels] for d in docs])
+            probs = np.asarray(self.impl.predict_proba(unique))
+        else:
+            docs = self.impl.pipe([normalize(t) for t in unique], batch_size=1000)
+            probs = np.array([[d.cats.get(l, 0.0) for l in self.labels] for d in docs])
+        return probs[inverse]
+
+
+# Threshold choice: the out-of-fold precision a rule's model signal must reach on the
+# train split (5 folds grouped by template family, so every fold scores unseen phrasings).
+TARGET_PRECISION = 0.95
+CV_FOLDS = 5
+
+
+def cv_thresholds(backend: str, rows: list[dict], labels: list[str]) -> dict:
+    """Per label: the lowest probability threshold (0.30–0.99) at which out-of-fold
+    precision on the train split is >= TARGET_PRECISION; 0.99 when none reaches it.
+    Rules use these when their config says `auto` — the test split is never touched."""
+    from sklearn.model_selection import GroupKFold
+
+    y = np.array([[l in r["labels"] for l in labels] for r in rows])
+    groups = [r.get("family") or f"row{i}" for i, r in enumerate(rows)]
+    oof = np.zeros(y.shape)
+    folds = min(CV_FOLDS, len(set(groups)))
+    try:
+        if folds < 2:
+            raise ValueError("fewer than two template families")
+        for tr, te in GroupKFold(n_splits=folds).split(rows, y, groups):
+            part = [rows[i] for i in tr]
+            impl = train_sklearn(part, labels) if backend == "sklearn" else train_spacy(part, labels)
+            oof[te] = Model("cv", "cv", backend, labels, impl, {}).predict_proba([rows[i]["text"] for i in te])
+    except ValueError as exc:
+        # Too little data to cross-validate (a tiny corpus): keep the conservative default.
+        return {l: {"threshold": 0.9, "cv_precision": None, "cv_recall": None, "reached_target": False,
+                    "note": f"cross-validation impossible: {exc}"} for l in labels}
+    out = {}
+    grid = np.round(np.arange(0.30, 0.995, 0.01), 2)
+    for j, l in enumerate(labels):
+        chosen = None
+        for t in grid:
+            pred = oof[:, j] >= t
+            if pred.sum() and (pred & y[:, j]).sum() / pred.sum() >= TARGET_PRECISION:
+                chosen = float(t)
+                break
+        t = chosen if chosen is not None else 0.99
+        pred = oof[:, j] >= t
+        tp = int((pred & y[:, j]).sum())
+        out[l] = {"threshold": t, "cv_precision": round(tp / pred.sum(), 4) if pred.sum() else None,
+                  "cv_recall": round(tp / y[:, j].sum(), 4) if y[:, j].sum() else None,
+                  "reached_target": chosen is not None}
+    return out
 
 
 def _versions() -> dict:
@@ -235,7 +308,8 @@ def train(task: str, backend: str = "both", con=None, with_reviews: bool = False
     labels = TASKS[task]["labels"]
     train_rows, test_rows = load_corpus(task, corpus_dir)
     review_rows = review_examples(con, task) if (with_reviews and con is not None) else []
-    data = train_rows + [{"text": r["text"], "labels": r["labels"]} for r in review_rows]
+    data = [{"text": r["text"], "labels": r["labels"]} for r in train_rows] + \
+        [{"text": r["text"], "labels": r["labels"]} for r in review_rows]
     digest = hashlib.sha256(json.dumps([data, test_rows], ensure_ascii=False, sort_keys=True).encode()).hexdigest()
     results = {}
     impls = {}
@@ -252,6 +326,8 @@ def train(task: str, backend: str = "both", con=None, with_reviews: bool = False
         results[b]["predict_msgs_per_s"] = round(len(texts) / dt) if dt else None
         impls[b] = impl
     best = max(results, key=lambda b: results[b]["macro_f1"])
+    review_groups = [{**r, "family": f"review{i}"} for i, r in enumerate(review_rows)]
+    thresholds = cv_thresholds(best, train_rows + review_groups, labels)
     version = version or datetime.now(timezone.utc).strftime("%Y%m%d") + "-" + digest[:8]
     out = Path(out_dir or MODELS_DIR) / task / version
     if out.exists():
@@ -272,6 +348,7 @@ def train(task: str, backend: str = "both", con=None, with_reviews: bool = False
         "held_out": results[best], "comparison": {b: {"macro_f1": r["macro_f1"], "predict_msgs_per_s": r["predict_msgs_per_s"]}
                                                    for b, r in results.items()},
         "all_results": results, "libraries": _versions(), "threshold": 0.5,
+        "rule_thresholds": thresholds, "target_precision": TARGET_PRECISION,
         "previous": {"version": previous["version"], "macro_f1": previous["held_out"]["macro_f1"]} if previous else None,
     }
     (out / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -303,6 +380,13 @@ def model_card(meta: dict) -> str:
               "| | " + " | ".join(cm["rows_true_cols_pred"]) + " |", "|---" * (len(cm["rows_true_cols_pred"]) + 1) + "|"]
     for l, row in zip(cm["rows_true_cols_pred"], cm["matrix"]):
         lines.append(f"| {l} | " + " | ".join(str(x) for x in row) + " |")
+    lines += ["", f"## Rule thresholds (`auto` in config/qc.yaml)", "",
+              f"Lowest p at which out-of-fold precision on the train split ({CV_FOLDS} folds grouped by template "
+              f"family) reaches {meta['target_precision']}:", "",
+              "| label | threshold | CV precision | CV recall |", "|---|---|---|---|"]
+    for l, v in meta["rule_thresholds"].items():
+        lines.append(f"| {l} | {v['threshold']:.2f}{'' if v['reached_target'] else ' (target not reached)'} | "
+                     f"{v['cv_precision']} | {v['cv_recall']} |")
     if meta.get("previous"):
         p = meta["previous"]
         lines += ["", f"## Change from the previous version", "",

@@ -93,8 +93,11 @@ def load_config(path: str | Path | None = None) -> Config:
                 if not isinstance(value, bool):
                     raise ConfigError(path, key, f"必须是 true/false, got {value!r}")
             elif name in RULE_PARAMS[rid]:
+                if "threshold" in name and value == "auto":
+                    continue    # the model card's threshold (chosen at training, see qc/classify.py)
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise ConfigError(path, key, f"必须是数字 (must be a number), got {value!r}")
+                    raise ConfigError(path, key, f"必须是数字{'或 auto' if 'threshold' in name else ''} (must be a number"
+                                      f"{' or auto' if 'threshold' in name else ''}), got {value!r}")
                 if value <= 0:
                     raise ConfigError(path, key, f"必须大于 0 (must be positive), got {value!r}")
                 if "threshold" in name and value > 1:

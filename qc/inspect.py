@@ -160,7 +160,17 @@ def _flags(con) -> None:
     )
 
 
-def _classify(con, use_models: bool, notes: list[str]) -> dict[str, str]:
+# Which model label a rule's `*_threshold` parameter applies to (config value `auto` = the
+# threshold in that model's card).
+THRESHOLD_LABELS = {
+    ("missing_apology", "complaint_threshold"): ("customer_intent", "complaint"),
+    ("missing_apology", "apology_threshold"): ("agent_act", "apology"),
+    ("bargain_followup_late", "bargain_threshold"): ("customer_intent", "bargain"),
+    ("rude_tone", "threshold"): ("agent_act", "rude"),
+}
+
+
+def _classify(con, use_models: bool, notes: list[str], loaded: dict | None = None) -> dict[str, str]:
     """Stage `classify`: customer intents and agent acts for the whole batch, as columns
     m_* (probabilities; NULL without a model) added to bmf. Returns {task: model tag}."""
     from .classify import ModelError, load_model
@@ -181,6 +191,8 @@ def _classify(con, use_models: bool, notes: list[str]) -> dict[str, str]:
             tags[task] = "none"
             continue
         tags[task] = model.tag
+        if loaded is not None:
+            loaded[task] = model
         tbl = con.sql(f"SELECT row, text FROM bmf WHERE role = '{role}'").to_arrow_table()
         probs = model.predict_proba(tbl.column("text").to_pylist())
         data = {"row": tbl.column("row")}
@@ -236,7 +248,8 @@ def inspect(con, day: date | str | None = None, all_: bool = False, config: Conf
     stages["flags"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    model_tags = _classify(con, use_models, rep.notes)
+    models: dict = {}
+    model_tags = _classify(con, use_models, rep.notes, models)
     stages["classify"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -248,6 +261,11 @@ def inspect(con, day: date | str | None = None, all_: bool = False, config: Conf
         params = {**rule.params, **{k: v for k, v in config.rule(rule.id).items() if k != "enabled"}}
         sql = _rule_sql(rule)
         bind = dict(params)
+        for name, value in params.items():
+            if value == "auto":
+                task, label = THRESHOLD_LABELS[(rule.id, name)]
+                # without the model its probabilities are NULL and the threshold is moot
+                bind[name] = models[task].threshold(label) if task in models else 1.0
         bind["apology_version"] = versions["apology"]
         bind["intent_model"] = model_tags["customer_intent"]
         bind["act_model"] = model_tags["agent_act"]

@@ -20,5 +20,5 @@ RULE = Rule(
     violating="顾客：能便宜点吗 / 客服：亲这是活动价 / （6 分钟内没有追单，顾客未下单）",
     compliant="顾客：能便宜点吗 / 客服：亲这是活动价 / 客服（4 分钟后）：今天下单给您备注优先发货哦",
     sql="bargain_followup_late.sql",
-    params={"window_s": 300, "bargain_threshold": 0.9},
+    params={"window_s": 300, "bargain_threshold": "auto"},
 )

@@ -21,5 +21,5 @@ RULE = Rule(
     violating="顾客：收到的焊机外壳摔坏了 / 客服：您拍个照片发过来",
     compliant="顾客：收到的焊机外壳摔坏了 / 客服：非常抱歉给您带来不便，麻烦拍个照片",
     sql="missing_apology.sql",
-    params={"complaint_threshold": 0.9, "apology_threshold": 0.9},
+    params={"complaint_threshold": "auto", "apology_threshold": "auto"},
 )

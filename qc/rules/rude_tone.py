@@ -21,5 +21,5 @@ RULE = Rule(
     violating="客服：你自己不会看详情吗，问这么多",
     compliant="客服：亲，详情页第三张图有尺码表，我也可以帮您量一下哦",
     sql="rude_tone.sql",
-    params={"threshold": 0.9},
+    params={"threshold": "auto"},
 )

@@ -50,7 +50,7 @@ SELECT
     NULL::INTEGER               AS span_end,
     to_json({'bargain_seq': x.bseq, 'bargain_cue': bt.cue, 'bargain_text': bt.bargain_text,
              'answer_seq': x.aseq, 'next_agent_seq': n.fseq, 'gap_s': round(n.gap, 1),
-             'window_s': $window_s})::VARCHAR AS evidence,
+             'window_s': $window_s, 'bargain_threshold': $bargain_threshold})::VARCHAR AS evidence,
     '顾客第 ' || x.bseq || ' 条消息议价「' || bt.cue || '」后未下单；客服第 ' || x.aseq || ' 条回复后'
         || CASE WHEN n.gap IS NULL THEN '再无追单'
                 ELSE ' ' || round(n.gap)::BIGINT || ' 秒才追单' END

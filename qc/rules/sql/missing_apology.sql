@@ -31,7 +31,8 @@ SELECT
     cue.span_start, cue.span_end,
     to_json({'complaint_cue': cue.phrase, 'kind': cue.kind, 'lexicon': cue.source,
              'model': CASE WHEN cue.phrase IS NULL THEN $intent_model END,
-             'model_p_complaint': round(cm.m_complaint, 3),
+             'model_p_complaint': round(cm.m_complaint, 3), 'complaint_threshold': $complaint_threshold,
+             'apology_threshold': $apology_threshold,
              'agent_replies_after': a.agent_replies, 'apology_lexicon': $apology_version,
              'apology_model': $act_model})::VARCHAR AS evidence,
     CASE WHEN cue.phrase IS NOT NULL
