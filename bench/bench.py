@@ -33,6 +33,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--out", type=Path, default=Path("bench/out"))
     ap.add_argument("--keep-data", action="store_true")
+    ap.add_argument("--no-models", action="store_true", help="rules on lexicons only (no classify stage)")
     args = ap.parse_args(argv)
     out = args.out
     data = out / "data"
@@ -51,7 +52,7 @@ def main(argv=None):
     rep = ingest_paths(con, [data / "chats.jsonl", data / "orders.jsonl"]).as_dict()
     ingest_s = time.perf_counter() - t
     t = time.perf_counter()
-    irep = inspect(con, all_=True)
+    irep = inspect(con, all_=True, use_models=not args.no_models)
     inspect_s = time.perf_counter() - t
     scores = evaluate_ground_truth(con, data / "ground_truth.jsonl")
     msgs = counts["messages"]
@@ -66,6 +67,7 @@ def main(argv=None):
         "ingest_s": round(ingest_s, 2),
         "ingest_msg_per_s": round(msgs / ingest_s),
         "ingest_counts": {k: rep[k] for k in ("read", "ingested", "duplicate", "quarantined")},
+        "models": not args.no_models,
         "inspect_s": round(inspect_s, 2),
         "inspect_msg_per_s": round(msgs / inspect_s),
         "inspect_stages_s": {k: round(v, 3) for k, v in stages.items()},

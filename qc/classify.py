@@ -77,7 +77,7 @@ def sklearn_pipeline(variant: str = DEFAULT_VARIANT):
 
     from .features import CueTfidf
 
-    if variant == "base":
+    if variant.startswith("base"):
         features = FeatureUnion([
             ("words", TfidfVectorizer(analyzer=words, min_df=2, sublinear_tf=True)),
             ("chars", TfidfVectorizer(analyzer="char", preprocessor=chars, ngram_range=(1, 3), min_df=2, sublinear_tf=True)),
@@ -85,10 +85,12 @@ def sklearn_pipeline(variant: str = DEFAULT_VARIANT):
     else:
         # A learned vocabulary (min_df=2) rather than hashing keeps the artefact small.
         features = CueTfidf(min_df=2)
+    variant, _, c = variant.partition("@")      # e.g. cues_svm@0.25 (C), for bench/classifier_cv.py
     if variant == "cues_lr":
-        clf = OneVsRestClassifier(LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000))
+        clf = OneVsRestClassifier(LogisticRegression(C=float(c or 4.0), class_weight="balanced", max_iter=2000))
     else:
-        clf = OneVsRestClassifier(CalibratedClassifierCV(LinearSVC(C=0.5, class_weight="balanced"), cv=3, method="sigmoid"))
+        clf = OneVsRestClassifier(CalibratedClassifierCV(LinearSVC(C=float(c or 1.0), class_weight="balanced"),
+                                                         cv=3, method="sigmoid"))
     return Pipeline([("features", features), ("clf", clf)])
 
 
