@@ -207,7 +207,14 @@ class Model:
         inverse = np.fromiter((index.setdefault(t or "", len(index)) for t in texts), dtype=np.int64, count=len(texts))
         unique = list(index)
         if self.backend == "sklearn":
-            probs = np.asarray(self.impl.predict_proba(unique))
+            X = self.impl.named_steps["features"].transform(unique)
+            probs = np.asarray(self.impl.named_steps["clf"].predict_proba(X))
+            # A text with no known word, n-gram or cue (a lone 👌, a foreign script) tells the
+            # model nothing; its intercepts alone must not make a finding: call it `other`.
+            blank = np.diff(X.indptr) == 0
+            if blank.any() and "other" in self.labels:
+                probs[blank] = 0.0
+                probs[blank, self.labels.index("other")] = 1.0
         else:
             docs = self.impl.pipe([normalize(t) for t in unique], batch_size=1000)
             probs = np.array([[d.cats.get(l, 0.0) for l in self.labels] for d in docs])

@@ -2,7 +2,9 @@
 
 Features of one message (`analyze`): the jieba words of the shared private tokenizer
 (`w:` prefix), character 1–3-grams, and lexicon cue tokens (`@complaint`, `@complaint:故障`
-for each lexicon phrase in the text; `@none` when there is none), TF-IDF weighted.
+for each lexicon phrase in the text), TF-IDF weighted. (No "no cue" token: in the corpus
+the paraphrase families are cue-free by design, so such a token learnt "rude" and fired on
+a lone 👌.)
 
 Fitting uses scikit-learn's TfidfVectorizer with `analyze` as its analyzer. Prediction
 cost is all in featurisation (the linear model is a sparse product), and a Python loop
@@ -56,7 +58,7 @@ def analyze(doc: str) -> list[str]:
             name, e = m.entries[i]
             cat = e.fields.get("category") or e.fields.get("kind") or ""
             cues += [f"@{name}", f"@{name}:{cat}"]
-    return out + (cues or ["@none"])
+    return out + cues
 
 
 class CueTfidf(BaseEstimator, TransformerMixin):
@@ -85,28 +87,25 @@ class CueTfidf(BaseEstimator, TransformerMixin):
         vocab = self.vec_.vocabulary_
         words = {k[2:]: v for k, v in vocab.items() if k.startswith("w:")}
         payload: dict[str, list[int]] = {}
-        cue: dict[str, bool] = {}
         for k, v in vocab.items():
             if len(k) <= max(NGRAMS) and SEP not in k:   # any string this short may be an n-gram
                 payload.setdefault(k, []).append(v)
         for phrase, toks in self.cues_.items():
             ids = [vocab[t] for t in toks if t in vocab]
             payload.setdefault(phrase, []).extend(ids)
-            cue[phrase] = True
         keys = list(payload)
         lens = np.array([len(payload[k]) for k in keys], dtype=np.int64)
         flat = np.array([i for k in keys for i in payload[k]], dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
-        is_cue = np.array([cue.get(k, False) for k in keys], dtype=bool)
         auto = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         for j, k in enumerate(keys):
             auto.add_word(k, j)
         auto.make_automaton()
-        self._fast = (auto, words, lens, flat, starts, is_cue, vocab.get("@none", -1))
+        self._fast = (auto, words, lens, flat, starts)
         return self._fast
 
     def transform(self, texts):
-        auto, words, lens, flat, starts, is_cue, none_id = self._fast or self._build()
+        auto, words, lens, flat, starts = self._fast or self._build()
         n = len(texts)
         # The whole batch as one string, messages separated by a newline: no vocabulary key
         # contains one, so no automaton hit and no jieba word spans two messages, and both
@@ -128,11 +127,8 @@ class CueTfidf(BaseEstimator, TransformerMixin):
         w = np.fromiter(map(words.get, toks, repeat(-1)), dtype=np.int64, count=len(toks))
         wlen = np.fromiter(map(len, toks), dtype=np.int64, count=len(toks))
         w_doc = np.searchsorted(doc_start, np.cumsum(wlen) - wlen, side="right") - 1
-        has_cue = np.zeros(n, dtype=bool)
-        has_cue[k_doc[is_cue[k]]] = True
-        none_docs = np.flatnonzero(~has_cue) if none_id >= 0 else np.zeros(0, dtype=np.int64)
-        rows = np.concatenate([rep_doc, w_doc, none_docs])
-        cols = np.concatenate([cols, w, np.full(len(none_docs), none_id, dtype=np.int64)])
+        rows = np.concatenate([rep_doc, w_doc])
+        cols = np.concatenate([cols, w])
         keep = cols >= 0
         X = sp.csr_matrix((np.ones(int(keep.sum())), (rows[keep], cols[keep])),
                           shape=(n, len(self.vec_.vocabulary_)))

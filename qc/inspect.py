@@ -193,7 +193,9 @@ def _classify(con, use_models: bool, notes: list[str], loaded: dict | None = Non
         tags[task] = model.tag
         if loaded is not None:
             loaded[task] = model
-        tbl = con.sql(f"SELECT row, text FROM bmf WHERE role = '{role}'").to_arrow_table()
+        # Only typed text: order cards, images and emoji-only messages are not utterances the
+        # models were trained on (an order card read as bargaining is a false finding).
+        tbl = con.sql(f"SELECT row, text FROM bmf WHERE role = '{role}' AND msg_type = 'text' AND NOT emoji_only").to_arrow_table()
         probs = model.predict_proba(tbl.column("text").to_pylist())
         data = {"row": tbl.column("row")}
         for l in labels:

@@ -39,7 +39,7 @@ def test_fast_transform_equals_scikit_learn(fitted):
 def test_features_carry_words_ngrams_and_lexicon_cues():
     f = analyze("收到就坏了，亲非常抱歉")
     assert "w:非常抱歉" in f and "w:坏了" in f and "坏了" in f and "@complaint" in f and "@apology" in f
-    assert analyze("你好")[-1] == "@none"
+    assert not [f for f in analyze("你好") if f.startswith("@")]
 
 
 def test_fast_transform_survives_pickling(fitted):
@@ -49,23 +49,30 @@ def test_fast_transform_survives_pickling(fitted):
     assert abs(again.transform(BATCH) - fitted.transform(BATCH)).max() < 1e-12
 
 
-def test_predict_proba_classifies_each_distinct_text_once():
-    from sklearn.pipeline import Pipeline
+def test_predict_proba_classifies_each_distinct_text_once_and_blank_is_other(fitted):
+    import scipy.sparse as sp
 
     labels = classify.TASKS["agent_act"]["labels"]
     calls = []
 
-    class Spy:
-        def predict_proba(self, texts):
-            calls.append(list(texts))
-            return np.array([[len(t) / 100] + [0.0] * (len(labels) - 1) for t in texts])
+    class Clf:
+        def predict_proba(self, X):
+            calls.append(X.shape[0])
+            return np.full((X.shape[0], len(labels)), 0.9)
 
-    m = classify.Model("agent_act", "t", "sklearn", labels, Spy(), {})
-    texts = ["好的亲", "亲，还在考虑吗", "好的亲", "", "好的亲", None]
+    class Pipe:
+        named_steps = {"features": fitted, "clf": Clf()}
+
+    m = classify.Model("agent_act", "t", "sklearn", labels, Pipe(), {})
+    texts = ["好的亲", "亲，还在考虑吗", "好的亲", "", "好的亲", None, "👌"]
     p = m.predict_proba(texts)
-    assert calls == [["好的亲", "亲，还在考虑吗", ""]]
-    assert p[:, 0].tolist() == [0.03, 0.07, 0.03, 0.0, 0.03, 0.0]
-    assert Pipeline  # the real pipeline is exercised in test_classify
+    assert calls == [4]                      # 好的亲, 亲，还在考虑吗, "", 👌
+    assert p.shape == (7, len(labels))
+    assert (p[0] == p[2]).all() and (p[0] == 0.9).all()
+    other = labels.index("other")
+    for i in (3, 5, 6):                      # nothing known to the model: `other`, never `rude`
+        assert p[i, other] == 1.0 and p[i].sum() == 1.0
+    assert sp.issparse(fitted.transform(["👌"]))
 
 
 def test_thresholds_accept_auto_and_reject_words(tmp_path):

@@ -1553,6 +1553,18 @@ AGENT_FAMILIES += [
         "这款现在是{price}，下单自动减{cut}", "券后价是{offer}", "{var}和{var2}是同一个价", "价格里已经含了运费",
         "会员价比普通价便宜{cut}块", "套餐价是{price}，含{part}", "单买{part}是{comp}元", "页面价格就是最终价格，没有其他费用"],
       n=45, style="a_polite", split=T),
+    # Admitting the fault and fixing it, without an apology expression: `other`, not
+    # `apology` (practice: 售后先致歉 — QC flags these; the model must not read them as
+    # apologies). Added after the first models read "确认是发错了，给您换货" as an apology.
+    F("a.other.own_fault_no_sorry_x", ["other"], [
+        "确认是{ownissue}，{ownfix}", "核实过了，确实是{ownissue}，{ownfix}", "查到了，是{ownissue}，{ownfix}",
+        "是我们这边{ownissue}，{ownfix}", "仓库反馈确实{ownissue}，{ownfix}", "看了照片，是{ownissue}，{ownfix}",
+        "系统里显示{ownissue}，{ownfix}", "{ownfix}，是{ownissue}"], n=50, style="a_polite", split=T,
+      slots={"ownissue": ["发错了", "漏发了", "发错型号了", "少装了一件", "包装没封好", "贴错面单了", "配件漏放了",
+                          "质检没检出来", "发成旧款了", "颜色发错了"],
+             "ownfix": ["给您安排换货，寄回运费我们承担", "马上给您补发", "给您重新发一件", "快递员明天上门取件",
+                        "补发的单号晚点发您", "给您登记换新了", "差价给您退回", "您不用寄回，直接补发",
+                        "已经提交售后了，1到3个工作日处理好", "这边给您走退款"]}),
     F("a.other.stock_info_x", ["other"], [
         "这款没有{var}，可以看下{var2}", "{var}目前有现货", "{m}下周三到货", "这款只有一种规格", "{var}已经售罄了，可以看看{var2}",
         "有{var}和{var2}两种可选", "预售款月底发货", "仓库里{var}还挺多的"], n=45, style="a_polite", split=T),
