@@ -224,6 +224,10 @@ class Model:
 # Threshold choice: the out-of-fold precision a rule's model signal must reach on the
 # train split (5 folds grouped by template family, so every fold scores unseen phrasings).
 TARGET_PRECISION = 0.95
+# Stricter where the signal *exempts* a conversation from a finding: an apology clears
+# missing_apology, and the practice's classic confusion is soothing read as apology
+# (安抚不等于致歉) — a false apology hides exactly the violation the rule exists for.
+LABEL_TARGET_PRECISION = {"apology": 0.99}
 CV_FOLDS = 5
 
 
@@ -252,9 +256,10 @@ def cv_thresholds(backend: str, rows: list[dict], labels: list[str]) -> dict:
     grid = np.round(np.arange(0.30, 0.995, 0.01), 2)
     for j, l in enumerate(labels):
         chosen = None
+        target = LABEL_TARGET_PRECISION.get(l, TARGET_PRECISION)
         for t in grid:
             pred = oof[:, j] >= t
-            if pred.sum() and (pred & y[:, j]).sum() / pred.sum() >= TARGET_PRECISION:
+            if pred.sum() and (pred & y[:, j]).sum() / pred.sum() >= target:
                 chosen = float(t)
                 break
         t = chosen if chosen is not None else 0.99
@@ -262,7 +267,7 @@ def cv_thresholds(backend: str, rows: list[dict], labels: list[str]) -> dict:
         tp = int((pred & y[:, j]).sum())
         out[l] = {"threshold": t, "cv_precision": round(tp / pred.sum(), 4) if pred.sum() else None,
                   "cv_recall": round(tp / y[:, j].sum(), 4) if y[:, j].sum() else None,
-                  "reached_target": chosen is not None}
+                  "target_precision": target, "reached_target": chosen is not None}
     return out
 
 
@@ -391,11 +396,12 @@ def model_card(meta: dict) -> str:
         lines.append(f"| {l} | " + " | ".join(str(x) for x in row) + " |")
     lines += ["", f"## Rule thresholds (`auto` in config/qc.yaml)", "",
               f"Lowest p at which out-of-fold precision on the train split ({CV_FOLDS} folds grouped by template "
-              f"family) reaches {meta['target_precision']}:", "",
-              "| label | threshold | CV precision | CV recall |", "|---|---|---|---|"]
+              f"family) reaches the target ({meta['target_precision']}; apology "
+              f"{LABEL_TARGET_PRECISION.get('apology')}: an apology exempts a conversation from missing_apology):", "",
+              "| label | target | threshold | CV precision | CV recall |", "|---|---|---|---|---|"]
     for l, v in meta["rule_thresholds"].items():
-        lines.append(f"| {l} | {v['threshold']:.2f}{'' if v['reached_target'] else ' (target not reached)'} | "
-                     f"{v['cv_precision']} | {v['cv_recall']} |")
+        lines.append(f"| {l} | {v.get('target_precision', meta['target_precision'])} | {v['threshold']:.2f}"
+                     f"{'' if v['reached_target'] else ' (target not reached)'} | {v['cv_precision']} | {v['cv_recall']} |")
     if meta.get("previous"):
         p = meta["previous"]
         lines += ["", f"## Change from the previous version", "",
