@@ -117,8 +117,9 @@ def load_corpus(task: str, corpus_dir: Path | None = None) -> tuple[list[dict], 
 
 def review_examples(con, task: str) -> list[dict]:
     """Reviewed findings as training examples (feedback loop). A confirmed finding whose
-    evidence came from this task's label becomes a positive example of that label; a
-    dismissed one a negative (labelled `other`) — the reviewer said the text was not that."""
+    evidence came from this task's label becomes a positive example of that label. A dismissed
+    rude_tone / forbidden_phrase finding becomes an `other` example of the agent message (the
+    reviewer said it was not rude); dismissed customer-side findings are skipped."""
     rule_label = {
         "agent_act": {"rude_tone": "rude", "forbidden_phrase": "rude"},
         "customer_intent": {"missing_apology": "complaint", "bargain_followup_late": "bargain"},
@@ -142,6 +143,10 @@ def review_examples(con, task: str) -> list[dict]:
         if not label or not t:
             continue
         positive = decision in ("confirmed", "appeal_rejected")
+        if not positive and task == "customer_intent":
+            # A dismissed missing_apology / bargain_followup_late is usually about the agent's
+            # side (they did apologise, followed up by phone): it says nothing about the text.
+            continue
         out.append({"text": t, "labels": [label] if positive else ["other"], "source": f"review:{decision}"})
     return out
 

@@ -290,6 +290,7 @@ def eval_cmd(
     sample: Optional[Path] = typer.Option(None, "--sample", help="生成样例文件夹 (with ground_truth.jsonl) instead of the cases"),
     show_errors: bool = typer.Option(False, "--errors", help="列出判错的用例"),
     no_models: bool = typer.Option(False, "--no-models", help="只用词库，不用分类模型 (lexicons only: the 'before')"),
+    markdown: bool = typer.Option(False, "--markdown", help="输出 Markdown 表格 (for the README)"),
 ):
     """每条规则的准确率与召回率 (per-rule precision and recall on labeled data)."""
     import tempfile
@@ -307,6 +308,12 @@ def eval_cmd(
             scores, mistakes = evaluate_ground_truth(con, sample / "ground_truth.jsonl"), {}
         else:
             scores, mistakes = evaluate_cases(Path(tmp), cases, tuple(kind) if kind else None, use_models=not no_models)
+    if markdown:
+        print("| rule_id | cases | TP | FP | FN | precision | recall |\n|---|---:|---:|---:|---:|---:|---:|")
+        for rid in sorted(scores):
+            s = scores[rid]
+            print(f"| {rid} | {s.cases or '-'} | {s.tp} | {s.fp} | {s.fn} | {s.precision:.3f} | {s.recall:.3f} |")
+        return
     t = Table(title="规则评估 (rule evaluation)")
     for col in ("rule_id", "用例", "TP", "FP", "FN", "precision", "recall"):
         t.add_column(col, justify="right" if col != "rule_id" else "left")

@@ -103,6 +103,12 @@ def test_reviews_become_training_examples(tmp_path, tiny_corpus):
     con.execute("""INSERT INTO findings VALUES ('f2', 'r1', 1, '衣选:小雅', 'default', DATE '2026-11-03', 'missing_apology', '1.0',
                    'high', '态度类', NULL, NULL, NULL, '{}', 'x', 'rule', NULL, 1, now())""")
     con.execute("INSERT INTO reviews VALUES ('f2', 'confirmed', '质检:王', '', now())")
+    con.execute("""INSERT INTO findings VALUES ('f3', 'r1', 1, '衣选:小雅', 'default', DATE '2026-11-03', 'bargain_followup_late', '1.0',
+                   'medium', '能力类', NULL, NULL, NULL, '{"bargain_seq": 1}', 'x', 'rule', NULL, 1, now())""")
+    con.execute("INSERT INTO reviews VALUES ('f3', 'dismissed', '质检:王', '电话追过单了', now())")
+    # the dismissed follow-up says nothing about the customer's text: skipped, not an `other` example
+    assert classify.review_examples(con, "customer_intent") == [
+        {"text": "这双鞋怎么样", "labels": ["complaint"], "source": "review:confirmed"}]
     meta2 = train("customer_intent", backend="sklearn", con=con, with_reviews=True, corpus_dir=tiny_corpus,
                   out_dir=models, version="v2")
     assert meta2["review_examples"] == 1 and meta2["previous"]["version"] == "v1"
