@@ -9,10 +9,11 @@ a lone 👌.)
 Fitting uses scikit-learn's TfidfVectorizer with `analyze` as its analyzer. Prediction
 cost is all in featurisation (the linear model is a sparse product), and a Python loop
 that builds every n-gram string and looks it up in a dict caps a core at ~30k
-messages/s. `CueTfidf.transform` therefore finds the fitted vocabulary's character
-n-grams and lexicon phrases with one Aho-Corasick automaton (C, per message) and builds
-the sparse matrix with numpy for the whole batch; only the words go through a dict.
-tests/test_classify.py proves both paths give the same matrix.
+messages/s. `CueTfidf.transform` therefore works on the whole batch joined into one
+string: character n-grams are packed code points (3 x 21 bits in an int64) looked up in the
+fitted vocabulary with numpy `searchsorted`; words come from one segmenter call and one
+C-level `map(dict.get)`; lexicon phrases from one Aho-Corasick pass (sparse hits).
+tests/test_features.py proves both paths give the same matrix.
 """
 
 from __future__ import annotations

@@ -64,6 +64,18 @@ def _scope(con, day: date | str | None, all_: bool) -> str:
     return "pending"
 
 
+# Full-width marks common in Chinese chat, replaced in SQL by their qc.text.normalize value.
+_COMMON_FULLWIDTH = "，！？：；（）～　"
+
+
+def _halfwidth_sql(col: str) -> str:
+    expr = col
+    for ch in _COMMON_FULLWIDTH:
+        half = " " if ch == "\u3000" else chr(ord(ch) - 0xFEE0)
+        expr = f"replace({expr}, '{ch}', '{half.replace(chr(39), chr(39) * 2)}')"
+    return expr
+
+
 def _build_batch(con) -> int:
     # `row` only identifies a message inside this batch: the table's rowid (a numbering
     # window would cost a single-threaded pass).
@@ -73,15 +85,22 @@ def _build_batch(con) -> int:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE bm AS
-        WITH m AS (
-            SELECT m.*, m.rowid AS msg_rowid, c.customer_id AS conv_customer, c.shop_id AS conv_shop, c.queue AS conv_queue,
-                   -- translate() costs ~1 s per 1M rows in DuckDB: the few texts holding
-                   -- full-width characters are normalised in Python below instead
-                   CASE WHEN regexp_matches(m.text, '[\\x{FF01}-\\x{FF5E}\\x{3000}]') THEN NULL
-                        ELSE lower(m.text) END AS ntext
+        WITH j AS (
+            SELECT m.*, m.rowid AS msg_rowid, c.customer_id AS conv_customer, c.shop_id AS conv_shop, c.queue AS conv_queue
             FROM messages m
             JOIN scope_conv s USING (conversation_id)
             JOIN conversations c USING (conversation_id)
+        ), h AS (
+            SELECT *, HALFWIDTH AS hw FROM j
+        ), m AS (
+            -- translate() costs ~1.6 s per 1M rows in DuckDB, and three in four Chinese
+            -- messages hold full-width punctuation: the common marks are replaced above
+            -- (~0.02 s each per 1M rows); the few texts with any other full-width character
+            -- get NULL here and are normalised in Python below
+            SELECT * EXCLUDE (hw),
+                   CASE WHEN regexp_matches(hw, '[\\x{FF01}-\\x{FF5E}\\x{3000}]') THEN NULL
+                        ELSE lower(hw) END AS ntext
+            FROM h
         )
         SELECT msg_rowid AS row,
                msg_key, conversation_id, seq, ts, epoch(ts) AS epoch, role, agent_id,
@@ -92,7 +111,7 @@ def _build_batch(con) -> int:
                     THEN regexp_replace(ntext, '\\[[^\\[\\]]{1,6}\\]|[^\\p{L}\\p{N}]', '', 'g')
                     ELSE '' END AS norm
         FROM m
-        """
+        """.replace("HALFWIDTH", _halfwidth_sql("text"))
     )
     wide = con.sql("SELECT row, text FROM bm WHERE ntext IS NULL").fetchall()
     if wide:

@@ -12,6 +12,7 @@ match inside 滚筒洗衣机. A hit inside an allow-listed phrase (财源滚滚,
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import chain
 
 import ahocorasick
 import numpy as np
@@ -86,19 +87,33 @@ class Matcher:
 
     def scan(self, rows: np.ndarray, texts: list[str]) -> pa.Table:
         """texts must be normalised (qc.text.normalize or the SQL equivalent).
-        Returns sparse hits: (row, entry, span_end) with span_end exclusive."""
-        it = self.automaton.iter
-        hits = [(i, end, eid) for i, t in enumerate(texts) if t for end, eid in it(t)]
+        Returns sparse hits: (row, entry, span_end) with span_end exclusive.
+
+        The batch is joined into one string (messages separated by a newline, which no
+        lexicon phrase contains, so no hit spans two messages) and scanned in one call;
+        hits come back as a flat int array — no Python per message or per hit."""
+        n = len(texts)
+        texts = [t or "" for t in texts]
+        lens = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+        starts = np.zeros(n, dtype=np.int64)
+        if n > 1:
+            starts[1:] = np.cumsum(lens + 1)[:-1]
+        raw = np.fromiter(chain.from_iterable(self.automaton.iter("\n".join(texts))), dtype=np.int64)
+        raw = raw.reshape(-1, 2)
+        ends, eids = raw[:, 0], raw[:, 1]
+        doc = np.searchsorted(starts, ends, side="right") - 1
+        span_end = ends - starts[doc] + 1
         if self.extra:
-            hits += [(i, end, x) for i, end, eid in hits if eid in self.extra for x in self.extra[eid]]
-        if not hits:
-            return pa.table({"row": pa.array([], pa.int64()), "entry": pa.array([], pa.int32()),
-                             "span_end": pa.array([], pa.int32())})
-        arr = np.array(hits, dtype=np.int64)
+            more = [(d, e, x) for d, e, eid in zip(doc.tolist(), span_end.tolist(), eids.tolist())
+                    if eid in self.extra for x in self.extra[eid]] if np.isin(eids, list(self.extra)).any() else []
+            if more:
+                m = np.array(more, dtype=np.int64)
+                doc, span_end, eids = (np.concatenate([doc, m[:, 0]]), np.concatenate([span_end, m[:, 1]]),
+                                       np.concatenate([eids, m[:, 2]]))
         return pa.table({
-            "row": pa.array(rows[arr[:, 0]]),
-            "entry": pa.array(arr[:, 2].astype(np.int32)),
-            "span_end": pa.array((arr[:, 1] + 1).astype(np.int32)),
+            "row": pa.array(np.asarray(rows)[doc] if len(doc) else np.zeros(0, dtype=np.int64), pa.int64()),
+            "entry": pa.array(eids.astype(np.int32)),
+            "span_end": pa.array(span_end.astype(np.int32)),
         })
 
 
