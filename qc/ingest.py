@@ -333,6 +333,12 @@ _KIND = (
 )
 
 
+# A line of nothing but whitespace — any Unicode whitespace, as Python's str.isspace (a full-
+# width space U+3000, U+2028, \x1c…) — is a blank line, not a bad row. DuckDB's trim() only
+# removes spaces.
+_BLANK = "regexp_full_match(raw, '[\\s\\p{Z}\\x{0B}\\x{1C}-\\x{1F}\\x{85}]*')"
+
+
 def _stage_view(con, staged: Staged, path: Path) -> None:
     """Create TEMP TABLE `staged`: line, raw, kind (chat | order | bad), and every canonical
     field as text (NULL when absent). Materialised once: JSON is parsed once per row."""
@@ -342,7 +348,7 @@ def _stage_view(con, staged: Staged, path: Path) -> None:
         con.execute(
             """CREATE OR REPLACE TEMP TABLE staged_arrow AS
                SELECT line, raw, (starts_with(raw, '{') AND json_valid(raw)) AS ok
-               FROM (SELECT line, trim(raw) AS raw FROM staged_input) WHERE raw <> ''"""
+               FROM (SELECT line, trim(raw) AS raw FROM staged_input) WHERE raw <> '' AND NOT """ + _BLANK
         )
         keys = [r[0] for r in con.execute(
             "SELECT DISTINCT unnest(json_keys(raw)) FROM staged_arrow WHERE ok").fetchall()]
@@ -383,7 +389,8 @@ def _stage_view(con, staged: Staged, path: Path) -> None:
             SELECT line, raw,
                    {_KIND} AS kind,
                    {", ".join(CANONICAL)}
-            FROM (SELECT line, trim(raw) AS raw, {", ".join(exprs)} FROM staged_input WHERE trim(raw) <> '')
+            FROM (SELECT line, trim(raw) AS raw, {", ".join(exprs)} FROM staged_input
+                  WHERE trim(raw) <> '' AND NOT {_BLANK.replace("raw", "trim(raw)")})
             """
         )
 

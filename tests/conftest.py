@@ -1,7 +1,14 @@
 import json
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests explore new random inputs on every developer run; CI (.ci/run sets
+# HYPOTHESIS_PROFILE=ci) replays a fixed sequence so a landing never depends on luck.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 from qc import store
 

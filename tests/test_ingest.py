@@ -235,3 +235,13 @@ def test_order_times_with_offset(con, tmp_path):
                                             "paid_at": "2026-11-05T10:03:00+08:00", "amount": 128}])
     assert counts(ingest_paths(con, [f])) == (1, 1, 0, 0)
     assert con.execute("SELECT paid_at FROM orders").fetchone()[0] == datetime(2026, 11, 5, 2, 3, tzinfo=timezone.utc)
+
+
+def test_lines_of_unicode_whitespace_are_blank_not_bad_rows(con, tmp_path, chat_rows):
+    """An export padded with full-width spaces (U+3000) or a stray U+2028 line: blank lines,
+    not quarantined rows."""
+    body = "\n".join(json.dumps(r, ensure_ascii=False) for r in chat_rows[:2])
+    f = tmp_path / "padded.jsonl"
+    f.write_text("\u3000\u3000\n" + body + "\n \u2028 \n\x1c\n", encoding="utf-8")
+    rep = ingest_paths(con, [f]).as_dict()
+    assert (rep["read"], rep["ingested"], rep["quarantined"]) == (2, 2, 0)
