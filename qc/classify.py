@@ -445,8 +445,14 @@ def latest_meta(task: str, models_dir: Path | None = None) -> dict | None:
     d = Path(models_dir or MODELS_DIR) / task
     if not d.exists():
         return None
-    versions = sorted(p for p in d.iterdir() if (p / "meta.json").exists())
-    return json.loads((versions[-1] / "meta.json").read_text(encoding="utf-8")) if versions else None
+    metas = []
+    for p in d.iterdir():
+        try:
+            metas.append(json.loads((p / "meta.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+    # newest by training time, not by name: two versions of one day sort by their data hash
+    return max(metas, key=lambda m: (m.get("trained_at", ""), m.get("version", ""))) if metas else None
 
 
 def load_model(task: str, version: str | None = None, models_dir: Path | None = None) -> Model:

@@ -165,6 +165,9 @@ def inspect_cmd(
     for rid, n in d["by_rule"].items():
         t.add_row(rid, str(n))
     console.print(t)
+    if d.get("models"):
+        console.print("分类模型 (classifiers): " + ", ".join(
+            tag if tag != "none" else f"{task}: 未使用 (lexicons only)" for task, tag in d["models"].items()), highlight=False)
     for note in d.get("notes", []):
         console.print(f"[yellow]注意[/] {note}")
 

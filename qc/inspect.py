@@ -37,6 +37,7 @@ class InspectReport:
     messages: int = 0
     findings: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=dict)
     stages: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -271,6 +272,7 @@ def inspect(con, day: date | str | None = None, all_: bool = False, config: Conf
     t = time.perf_counter()
     models: dict = {}
     model_tags = _classify(con, use_models, rep.notes, models)
+    rep.models = dict(model_tags)
     stages["classify"] = time.perf_counter() - t
 
     t = time.perf_counter()
