@@ -248,6 +248,14 @@ def read_file(path: Path) -> Staged:
     except OSError as exc:
         raise InputFileError(path, f"无法读取 (cannot read): {exc}") from None
     sha = hashlib.sha256(raw).hexdigest()
+    bom = raw.startswith(b"\xef\xbb\xbf")
+    body = raw[3:] if bom else raw
+    if kind == "jsonl" or (kind == "json" and body.lstrip()[:1] != b"["):
+        # Fast path: Arrow splits the lines and validates UTF-8 in one multi-threaded pass;
+        # anything else (GB18030, damaged bytes) falls through to the careful path below.
+        table = _split_lines_fast(body)
+        if table is not None:
+            return Staged("jsonl", "utf-8-sig" if bom else "utf-8", table, [], sha)
     text, encoding, bad = _decode(raw)
     if bad and len(bad) * 2 > max(1, text.count("\n") + 1):
         raise InputFileError(path, f"无法识别编码: 多数行既不是 UTF-8 也不是 GB18030/GBK ({len(bad)} 行)")
@@ -327,8 +335,8 @@ def _read_csv(path: Path, text: str, encoding: str, pre_bad, sha: str) -> Staged
 
 # A row is an order when it has an order id, or no conversation id but an order time.
 _KIND = (
-    "CASE WHEN coalesce(trim(order_id), '') <> '' THEN 'order' "
-    "WHEN coalesce(trim(conversation_id), '') = '' AND coalesce(trim(created_at), '') <> '' THEN 'order' "
+    "CASE WHEN coalesce(qtrim(order_id), '') <> '' THEN 'order' "
+    "WHEN coalesce(qtrim(conversation_id), '') = '' AND coalesce(qtrim(created_at), '') <> '' THEN 'order' "
     "ELSE 'chat' END"
 )
 
@@ -348,7 +356,7 @@ def _stage_view(con, staged: Staged, path: Path) -> None:
         con.execute(
             """CREATE OR REPLACE TEMP TABLE staged_arrow AS
                SELECT line, raw, (starts_with(raw, '{') AND json_valid(raw)) AS ok
-               FROM (SELECT line, trim(raw) AS raw FROM staged_input) WHERE raw <> '' AND NOT """ + _BLANK
+               FROM (SELECT line, qtrim(raw) AS raw FROM staged_input) WHERE raw <> '' AND NOT """ + _BLANK
         )
         keys = [r[0] for r in con.execute(
             "SELECT DISTINCT unnest(json_keys(raw)) FROM staged_arrow WHERE ok").fetchall()]
@@ -389,8 +397,8 @@ def _stage_view(con, staged: Staged, path: Path) -> None:
             SELECT line, raw,
                    {_KIND} AS kind,
                    {", ".join(CANONICAL)}
-            FROM (SELECT line, trim(raw) AS raw, {", ".join(exprs)} FROM staged_input
-                  WHERE trim(raw) <> '' AND NOT {_BLANK.replace("raw", "trim(raw)")})
+            FROM (SELECT line, qtrim(raw) AS raw, {", ".join(exprs)} FROM staged_input
+                  WHERE qtrim(raw) <> '' AND NOT {_BLANK.replace("raw", "qtrim(raw)")})
             """
         )
 

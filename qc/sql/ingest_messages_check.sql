@@ -4,16 +4,16 @@ CREATE OR REPLACE TEMP TABLE chat_checked AS
 WITH base AS (
     SELECT
         s.line, s.raw, s.kind,
-        nullif(trim(s.conversation_id), '')        AS conversation_id,
-        nullif(trim(s.seq), '')                    AS seq_s,
-        nullif(trim(s.ts), '')                     AS ts_s,
-        lower(nullif(trim(s.role), ''))            AS role_s,
-        nullif(trim(s.agent_id), '')               AS agent_id_s,
-        nullif(trim(s.customer_id), '')            AS customer_id,
-        coalesce(nullif(trim(s.shop_id), ''), 'default') AS shop_id,
-        lower(nullif(trim(s.queue), ''))           AS queue_s,
+        nullif(qtrim(s.conversation_id), '')        AS conversation_id,
+        nullif(qtrim(s.seq), '')                    AS seq_s,
+        nullif(qtrim(s.ts), '')                     AS ts_s,
+        lower(nullif(qtrim(s.role), ''))            AS role_s,
+        nullif(qtrim(s.agent_id), '')               AS agent_id_s,
+        nullif(qtrim(s.customer_id), '')            AS customer_id,
+        coalesce(nullif(qtrim(s.shop_id), ''), 'default') AS shop_id,
+        lower(nullif(qtrim(s.queue), ''))           AS queue_s,
         coalesce(s.text, '')                       AS text,
-        lower(nullif(trim(s.msg_type), ''))        AS msg_type_s
+        lower(nullif(qtrim(s.msg_type), ''))        AS msg_type_s
     FROM staged s
     WHERE s.kind IN ('chat', 'bad')
 ), typed AS (

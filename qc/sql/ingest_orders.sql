@@ -4,13 +4,13 @@
 CREATE OR REPLACE TEMP TABLE order_checked AS
 WITH base AS (
     SELECT s.line, s.raw,
-        nullif(trim(s.order_id), '')                       AS order_id,
-        nullif(trim(s.customer_id), '')                    AS customer_id,
-        coalesce(nullif(trim(s.shop_id), ''), 'default')   AS shop_id,
-        nullif(trim(s.agent_id), '')                       AS agent_id,
-        nullif(trim(s.created_at), '')                     AS created_s,
-        nullif(trim(s.paid_at), '')                        AS paid_s,
-        nullif(trim(s.amount), '')                         AS amount_s
+        nullif(qtrim(s.order_id), '')                       AS order_id,
+        nullif(qtrim(s.customer_id), '')                    AS customer_id,
+        coalesce(nullif(qtrim(s.shop_id), ''), 'default')   AS shop_id,
+        nullif(qtrim(s.agent_id), '')                       AS agent_id,
+        nullif(qtrim(s.created_at), '')                     AS created_s,
+        nullif(qtrim(s.paid_at), '')                        AS paid_s,
+        nullif(qtrim(s.amount), '')                         AS amount_s
     FROM staged s WHERE s.kind = 'order'
 ), typed AS (
     SELECT b.*,

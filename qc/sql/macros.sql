@@ -13,3 +13,8 @@ CREATE OR REPLACE TEMP MACRO parse_ts(s, tz) AS
     END;
 -- A timestamp outside these years is a data error (e.g. epoch 0, ms read as s), not a chat.
 CREATE OR REPLACE TEMP MACRO ts_in_range(t) AS t BETWEEN TIMESTAMPTZ '2000-01-01 00:00:00+00' AND TIMESTAMPTZ '2100-01-01 00:00:00+00';
+
+-- qtrim: trim(s) (spaces at either end), but only for values that have one. DuckDB's trim()
+-- costs ~0.5 s per 1M long strings even when there is nothing to remove; this costs ~0.02 s.
+CREATE OR REPLACE TEMP MACRO qtrim(s) AS
+    CASE WHEN starts_with(s, ' ') OR ends_with(s, ' ') THEN trim(s) ELSE s END;
