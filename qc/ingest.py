@@ -479,7 +479,8 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
         bad = con.execute(
             """
             INSERT OR IGNORE INTO quarantine
-            SELECT $file, $sha, line, bad_field, bad_reason, raw, $run FROM chat_checked WHERE bad_field IS NOT NULL
+            SELECT $file, $sha, c.line, c.bad_field, c.bad_reason, s.raw, $run
+            FROM chat_checked c JOIN staged s USING (line) WHERE c.bad_field IS NOT NULL
             """,
             {"file": params["file"], "sha": params["sha"], "run": run_id},
         )
@@ -495,8 +496,8 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
             con.execute(
                 """
                 INSERT OR IGNORE INTO quarantine
-                SELECT $file, $sha, line, 'seq', 'seq 与同一会话中另一条不同的消息重复 (seq already used by another message)', raw, $run
-                FROM chat_keyed WHERE status = 'conflict'
+                SELECT $file, $sha, k.line, 'seq', 'seq 与同一会话中另一条不同的消息重复 (seq already used by another message)', s.raw, $run
+                FROM chat_keyed k JOIN staged s USING (line) WHERE k.status = 'conflict'
                 """,
                 {"file": str(path), "sha": file_sha, "run": run_id},
             )
