@@ -306,10 +306,11 @@ def _versions() -> dict:
 
     v = {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "segmenter": segment.backend()}
     try:
-        import spacy
+        # the installed version without importing spaCy (an import costs ~1 s at every load)
+        from importlib.metadata import PackageNotFoundError, version
 
-        v["spacy"] = spacy.__version__
-    except ImportError:
+        v["spacy"] = version("spacy")
+    except PackageNotFoundError:
         pass
     return v
 
