@@ -374,6 +374,30 @@ def scorecard_cmd(
             console.print("该周期没有数据 (no inspected conversations in this period)")
 
 
+@app.command("spotcheck")
+def spotcheck_cmd(
+    period: str = typer.Option(..., "--period", help="考核周期 YYYY-MM"),
+    rate: float = typer.Option(0.05, "--rate", help="每位客服抽检比例 (share of each agent's conversations), 0–1"),
+    seed: int = typer.Option(0, "--seed", help="随机种子 (same seed, same draw)"),
+    by: str = typer.Option("qc spotcheck", "--by", help="抽检人 (who drew the sample)"),
+    db: Optional[Path] = DbOpt,
+):
+    """抽检：按比例为每位客服抽取会话 (draw a spot-check sample; scorecard `over: sampled` scores only these)."""
+    from .scorecard import draw_spot_checks
+
+    con = store.connect(db)
+    try:
+        rows = draw_spot_checks(con, period, rate, seed=seed, drawn_by=by)
+    except ValueError as exc:
+        _fail(str(exc))
+    t = Table(title=f"抽检 {period}: 新抽取 {len(rows)} 个会话 (rate {rate:.0%}, seed {seed})")
+    t.add_column("客服 agent")
+    t.add_column("会话 conversation")
+    for agent, conv in rows:
+        t.add_row(agent, conv)
+    console.print(t)
+
+
 @app.command("train")
 def train_cmd(
     task: Optional[List[str]] = typer.Option(None, "--task", help="customer_intent | agent_act (default: both)"),

@@ -52,7 +52,7 @@ def compute_facts(con, period: str, cfg: ScorecardConfig | None = None) -> list[
     try:
         sqlfiles.run(con, "quality_scores.sql", {
             "start": start, "end": end, "window_days": q.window_days, "window_s": q.window_days * 86400,
-            "rule_cap": q.rule_cap,
+            "rule_cap": q.rule_cap, "over": q.over,
         })
         sqlfiles.run(con, "kpis.sql", {
             "start": start, "end": end, "tz": qc_cfg.timezone,
@@ -63,6 +63,38 @@ def compute_facts(con, period: str, cfg: ScorecardConfig | None = None) -> list[
         con.unregister("deduction_points")
         con.unregister("repeat_tiers")
     return con.sql("SELECT * FROM kpis ORDER BY agent_id").to_arrow_table().to_pylist()
+
+
+def draw_spot_checks(con, period: str, rate: float, seed: int = 0, drawn_by: str = "qc spotcheck",
+                     min_per_agent: int = 1) -> list[tuple[str, str]]:
+    """抽检: draw `rate` of each agent's inspected conversations of the period (at least
+    `min_per_agent`), deterministically from `seed`, into spot_checks. Returns the
+    (agent_id, conversation_id) pairs drawn this time; conversations already drawn stay."""
+    if not 0 < rate <= 1:
+        raise ValueError(f"rate must be in (0, 1], got {rate}")
+    start, end = period_bounds(period)
+    rows = con.execute(
+        """
+        WITH pairs AS (
+            SELECT DISTINCT unnest(agents) AS agent_id, conversation_id
+            FROM conversations WHERE day >= ? AND day < ? AND NOT needs_inspection
+        ), ranked AS (
+            SELECT agent_id, conversation_id,
+                   row_number() OVER (PARTITION BY agent_id ORDER BY hash(conversation_id || ?::VARCHAR), conversation_id) AS rn,
+                   count(*) OVER (PARTITION BY agent_id) AS n
+            FROM pairs
+        )
+        SELECT agent_id, conversation_id FROM ranked
+        WHERE rn <= greatest(?, ceil(n * ?))
+          AND conversation_id NOT IN (SELECT conversation_id FROM spot_checks)
+        ORDER BY agent_id, conversation_id
+        """,
+        [start, end, seed, min_per_agent, rate],
+    ).fetchall()
+    if rows:
+        con.executemany("INSERT OR IGNORE INTO spot_checks VALUES (?, ?, ?, now())",
+                        [(c, period, drawn_by) for _, c in rows])
+    return rows
 
 
 def build_scorecard(facts: list[dict], period: str, cfg: ScorecardConfig | None = None,
@@ -96,7 +128,8 @@ def build_scorecard(facts: list[dict], period: str, cfg: ScorecardConfig | None 
             "slow_responses": f["slow_responses"], "slow_response_rate": _r(f["slow_response_rate"], 4),
             "refund_rate": None,  # no refund data in the input contract yet
             "reception_share": _r(values["reception_share"], 3),
-            "quality_score": _r(f["quality_score"], 2),
+            "quality_score": _r(f["quality_score"], 2), "quality_over": cfg.quality.over,
+            "scored_conversations": f.get("scored_conversations") or 0,
             "findings_business": f["findings_business"], "findings_skill": f["findings_skill"],
             "findings_attitude": f["findings_attitude"], "redlines": f["redlines"],
         }
@@ -148,6 +181,7 @@ COLUMNS = [
     ("sales", "销售额"), ("avg_order_value", "客单价"), ("avg_first_response_s", "平均首响(秒)"),
     ("avg_response_s", "平均响应(秒)"), ("answer_question_ratio", "答问比"), ("slow_responses", "慢响应次数"),
     ("slow_response_rate", "慢响应率"), ("reception_share", "接待量/团队平均"), ("quality_score", "质检分"),
+    ("scored_conversations", "质检分依据会话数"),
     ("findings_business", "业务类问题"), ("findings_skill", "能力类问题"), ("findings_attitude", "态度类问题"),
     ("redlines", "高压线"), ("total_points", "总分"), ("max_points", "满分"), ("pay_share", "绩效系数"),
     ("base_pay", "底薪"), ("performance_pay", "绩效工资"), ("commission", "提成"), ("pay", "应发工资"),

@@ -155,6 +155,21 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        4,
+        "spot_checks",
+        """
+        -- one row per conversation drawn for a QC specialist's spot check (抽检): written by
+        -- `qc spotcheck` (a seeded random draw) or the review console. A conversation with a
+        -- reviewed finding also counts as sampled (see qc/sql/quality_scores.sql).
+        CREATE TABLE spot_checks (
+            conversation_id VARCHAR PRIMARY KEY,
+            period          VARCHAR NOT NULL,
+            drawn_by        VARCHAR NOT NULL,
+            drawn_at        TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]
 
 

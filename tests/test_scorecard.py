@@ -136,3 +136,47 @@ def test_scorecard_cli_jsonl_and_xlsx(small_db, tmp_path):
     assert header[0] == "客服" and "应发工资" in header and ws.max_row == 1 + len(objs)
     r = runner.invoke(app, ["scorecard", "--period", "2026-13", "--db", str(db)])
     assert r.exit_code != 0
+
+
+def test_quality_over_sampled_conversations_only(small_db):
+    import dataclasses
+
+    from qc.scorecard import draw_spot_checks
+    from qc.scorecard_config import load_scorecard_config
+
+    con, _ = small_db
+    base = load_scorecard_config()
+    cfg = dataclasses.replace(base, quality=dataclasses.replace(base.quality, over="sampled"))
+    # nothing sampled yet: no score, and the row says so
+    rows = {r["agent_id"]: r for r in scorecard(con, "2026-11", cfg=cfg)}
+    assert rows["果乐:阿珍"]["quality_score"] is None and rows["果乐:阿珍"]["scored_conversations"] == 0
+    # a reviewed finding makes its conversation sampled: g2 alone scores 85
+    fid = con.execute("SELECT finding_id FROM findings WHERE rule_id = 'forbidden_phrase'").fetchone()[0]
+    con.execute("INSERT INTO reviews VALUES (?, 'confirmed', '质检:王', '', now())", [fid])
+    rows = {r["agent_id"]: r for r in scorecard(con, "2026-11", cfg=cfg)}
+    assert rows["果乐:阿珍"]["quality_score"] == 85.0 and rows["果乐:阿珍"]["scored_conversations"] == 1
+    assert rows["果乐:阿珍"]["quality_over"] == "sampled"
+    # 抽检: half of each agent's conversations, at least one each; the same seed draws nothing new
+    drawn = draw_spot_checks(con, "2026-11", rate=0.5, seed=7)
+    assert sorted(a for a, _ in drawn) == ["果乐:小美", "果乐:阿珍"]
+    assert draw_spot_checks(con, "2026-11", rate=0.5, seed=7) == []
+    rows = {r["agent_id"]: r for r in scorecard(con, "2026-11", cfg=cfg)}
+    picked = dict(drawn)["果乐:阿珍"]
+    assert rows["果乐:阿珍"]["scored_conversations"] == (1 if picked == "g2" else 2)
+    assert rows["果乐:阿珍"]["quality_score"] == (85.0 if picked == "g2" else 92.5)
+    assert rows["果乐:小美"]["scored_conversations"] == 1
+    # the default (all inspected) is unchanged by sampling
+    assert {r["agent_id"]: r for r in scorecard(con, "2026-11")}["果乐:阿珍"]["quality_score"] == 92.5
+
+
+def test_spotcheck_cli_draws_deterministically(small_db, tmp_path):
+    con, db = small_db
+    con.close()
+    res = CliRunner().invoke(app, ["spotcheck", "--period", "2026-11", "--rate", "1", "--seed", "3", "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    assert "新抽取 3 个会话" in res.output
+    con2 = store.connect(db)
+    assert con2.execute("SELECT count(*) FROM spot_checks WHERE period = '2026-11'").fetchone()[0] == 3
+    con2.close()
+    bad = CliRunner().invoke(app, ["spotcheck", "--period", "2026-11", "--rate", "2", "--db", str(db)])
+    assert bad.exit_code != 0

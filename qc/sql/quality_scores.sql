@@ -3,6 +3,8 @@
 -- conversation for that agent (0). Dismissed findings (or appeals upheld) deduct nothing.
 -- Repeat offences: a finding's deduction is multiplied by a tier of the agent's earlier
 -- findings of the same rule within $window_s seconds before the chat (chat time).
+-- $over = 'sampled': only conversations a QC specialist sampled — drawn into spot_checks
+-- (抽检) or holding a reviewed finding — are scored; 'inspected': every inspected one.
 CREATE OR REPLACE TEMP TABLE quality_scores AS
 WITH latest AS (
     SELECT finding_id, arg_max(decision, decided_at) AS decision FROM reviews GROUP BY finding_id
@@ -29,10 +31,15 @@ WITH latest AS (
     SELECT conversation_id, agent_id, rule_id,
            least(sum(deduction), $rule_cap) AS deducted, bool_or(severity = 'redline') AS redline
     FROM ded GROUP BY ALL
+), sampled AS (
+    SELECT conversation_id FROM spot_checks
+    UNION
+    SELECT f.conversation_id FROM findings f JOIN reviews r USING (finding_id)
 ), pairs AS (
     SELECT DISTINCT c.conversation_id, unnest(c.agents) AS agent_id, c.day
     FROM conversations c
     WHERE c.day >= $start AND c.day < $end AND NOT c.needs_inspection
+      AND ($over = 'inspected' OR c.conversation_id IN (SELECT conversation_id FROM sampled))
 )
 SELECT p.conversation_id, p.agent_id, p.day,
        CASE WHEN bool_or(coalesce(r.redline, false)) THEN 0.0
