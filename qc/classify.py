@@ -89,7 +89,7 @@ def sklearn_pipeline(variant: str = DEFAULT_VARIANT):
     if variant == "cues_lr":
         clf = OneVsRestClassifier(LogisticRegression(C=float(c or 4.0), class_weight="balanced", max_iter=2000))
     else:
-        clf = OneVsRestClassifier(CalibratedClassifierCV(LinearSVC(C=float(c or 1.0), class_weight="balanced"),
+        clf = OneVsRestClassifier(CalibratedClassifierCV(LinearSVC(C=float(c or 1.0), class_weight="balanced", random_state=0),
                                                          cv=3, method="sigmoid"))
     return Pipeline([("features", features), ("clf", clf)])
 
@@ -420,6 +420,14 @@ def model_card(meta: dict) -> str:
     ]
     for l, v in meta["held_out"]["per_label"].items():
         lines.append(f"| {l} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |")
+    allr = meta.get("all_results") or {}
+    if len(allr) > 1:
+        names = list(allr)
+        lines += ["", "Backends compared on the same held-out split (F1 per label):", "",
+                  "| label | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+        for l in meta["labels"]:
+            lines.append(f"| {l} | " + " | ".join(f"{allr[b]['per_label'][l]['f1']:.3f}" for b in names) + " |")
+        lines.append("| **macro-F1** | " + " | ".join(f"**{allr[b]['macro_f1']:.3f}**" for b in names) + " |")
     cm = meta["held_out"]["confusion_single_label"]
     lines += ["", "Confusion matrix (single-label test examples; rows = true, columns = predicted top label):", "",
               "| | " + " | ".join(cm["rows_true_cols_pred"]) + " |", "|---" * (len(cm["rows_true_cols_pred"]) + 1) + "|"]

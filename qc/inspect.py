@@ -107,10 +107,11 @@ def _build_batch(con) -> int:
                msg_key, conversation_id, seq, ts, epoch(ts) AS epoch, role, agent_id,
                coalesce(customer_id, conv_customer) AS customer_id, conv_shop AS shop_id, conv_queue AS queue,
                text, msg_type, ntext,
-               -- customers' norm only serves the acknowledgement check, so only short texts need it
+               -- customers' norm only serves the acknowledgement check, so only short texts get
+               -- one; NULL = not computed (never read as "empty", i.e. emoji-only)
                CASE WHEN role = 'agent' OR (role = 'customer' AND length(ntext) <= 16)
                     THEN regexp_replace(ntext, '\\[[^\\[\\]]{1,6}\\]|[^\\p{L}\\p{N}]', '', 'g')
-                    ELSE '' END AS norm
+                    END AS norm
         FROM m
         """.replace("HALFWIDTH", _halfwidth_sql("text"))
     )
@@ -124,7 +125,7 @@ def _build_batch(con) -> int:
             """UPDATE bm SET ntext = w.ntext,
                    norm = CASE WHEN bm.role IN ('customer', 'agent')
                                THEN regexp_replace(w.ntext, '\\[[^\\[\\]]{1,6}\\]|[^\\p{L}\\p{N}]', '', 'g')
-                               ELSE '' END
+                               END
                FROM wide_fix w WHERE bm.row = w.row"""
         )
         con.unregister("wide_fix")
@@ -166,8 +167,9 @@ def _flags(con) -> None:
                coalesce(f.has_followup, false)  AS has_followup,
                coalesce(f.has_urge, false)      AS has_urge,
                coalesce(f.has_question, false)  AS has_question,
-               (b.norm <> '' AND b.norm IN (SELECT norm FROM ack_norm)) AS is_ack,
-               (b.msg_type = 'emoji' OR (b.norm = '' AND trim(b.text) <> '' AND b.msg_type IN ('text', 'emoji', 'other'))) AS emoji_only
+               coalesce(b.norm <> '' AND b.norm IN (SELECT norm FROM ack_norm), false) AS is_ack,
+               (b.msg_type = 'emoji' OR (coalesce(b.norm = '', false) AND trim(b.text) <> ''
+                                         AND b.msg_type IN ('text', 'emoji', 'other'))) AS emoji_only
         FROM bm b LEFT JOIN f USING (row)
         """
     )

@@ -113,3 +113,21 @@ def test_reviews_become_training_examples(tmp_path, tiny_corpus):
                   out_dir=models, version="v2")
     assert meta2["review_examples"] == 1 and meta2["previous"]["version"] == "v1"
     assert "Change from the previous version" in (models / "customer_intent" / "v2" / "README.md").read_text(encoding="utf-8")
+
+
+def test_shipped_models_catch_a_long_complaint_without_lexicon_cue(tmp_path):
+    """Regression: long customer messages once looked 'emoji-only' to the batch (their
+    comparison key is not computed) and were never classified."""
+    if classify.latest_meta("customer_intent") is None:
+        pytest.skip("no trained customer_intent model in models/")
+    rows = [
+        {"conversation_id": "lc1", "ts": "2026-11-05 10:00:00", "role": "customer", "shop_id": "大焊五金旗舰店",
+         "text": "焊机刚焊了十来分钟就自己停了，面板一直亮黄灯，这到底怎么回事啊"},
+        {"conversation_id": "lc1", "ts": "2026-11-05 10:00:20", "role": "agent", "agent_id": "大焊:小李",
+         "text": "您把机器背面的铭牌拍给我看看"},
+    ]
+    con = store.connect(tmp_path / "lc.duckdb")
+    ingest_paths(con, [write_jsonl(tmp_path / "lc.jsonl", rows)])
+    inspect(con, all_=True)
+    got = con.execute("SELECT message_seq, explanation FROM findings WHERE rule_id = 'missing_apology'").fetchall()
+    assert len(got) == 1 and got[0][0] == 1 and "customer_intent@" in got[0][1]
