@@ -232,6 +232,9 @@ class Model:
                 # distinct texts/s on 2 cores).
                 from concurrent.futures import ThreadPoolExecutor
 
+                feats = self.impl.named_steps["features"]
+                if getattr(feats, "_fast", True) is None:
+                    feats._build()          # once, before the threads share it
                 with ThreadPoolExecutor(len(chunks)) as pool:
                     probs = np.vstack(list(pool.map(self._sklearn_probs, chunks)))
         else:
