@@ -1,11 +1,15 @@
 -- emoji_only_reply. Grain: one row per agent reply block made only of emoji that answers
 -- a customer block asking a question or bargaining. Blocks = runs of the same role among
 -- customer/agent messages (window functions; bots and system messages ignored).
-WITH x AS (
+WITH candidates AS (
+    -- only conversations with an emoji-only agent message can have a finding: the block
+    -- windows below then run over a few percent of the day instead of all of it
+    SELECT DISTINCT conversation_id FROM bmf WHERE role = 'agent' AND emoji_only
+), x AS (
     SELECT conversation_id, seq, role,
            ((has_question AND NOT is_ack) OR has_bargain) AS asks, emoji_only,
            CASE WHEN role = lag(role) OVER w THEN 0 ELSE 1 END AS changed
-    FROM bmf WHERE role IN ('customer', 'agent')
+    FROM bmf WHERE role IN ('customer', 'agent') AND conversation_id IN (SELECT conversation_id FROM candidates)
     WINDOW w AS (PARTITION BY conversation_id ORDER BY seq)
 ), y AS (
     SELECT *, sum(changed) OVER (PARTITION BY conversation_id ORDER BY seq) AS blk FROM x
