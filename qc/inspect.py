@@ -157,7 +157,7 @@ def _flags(con) -> None:
                    bool_or(lexicon = 'question')  AS has_question
             FROM mm GROUP BY row
         )
-        SELECT b.*,
+        SELECT b.* EXCLUDE (ntext),           -- the rules read text; ntext only fed the match stage
                coalesce(f.has_forbidden, false) AS has_forbidden,
                coalesce(f.has_apology, false)   AS has_apology,
                coalesce(f.has_soothing, false)  AS has_soothing,
@@ -226,6 +226,11 @@ def _classify(con, use_models: bool, notes: list[str], loaded: dict | None = Non
         con.execute(f"CREATE OR REPLACE TEMP TABLE p_{task} AS SELECT * FROM probs_{task}")
         con.unregister(f"probs_{task}")
         cols += [f"p_{task}.m_{l}" for l in labels]
+    if all(tag == "none" for tag in tags.values()):
+        # lexicons only: empty probability columns, no copy of the batch
+        for c in cols:
+            con.execute(f"ALTER TABLE bmf ADD COLUMN {c.split(' AS ')[1]} DOUBLE")
+        return tags
     joins = " ".join(f"LEFT JOIN p_{t} USING (row)" for t, tag in tags.items() if tag != "none")
     con.execute(f"CREATE OR REPLACE TEMP TABLE bmf AS SELECT bmf.*, {', '.join(cols)} FROM bmf {joins}")
     for t, tag in tags.items():

@@ -4,13 +4,16 @@ WITH a AS (
     SELECT conversation_id, seq, agent_id, text, norm
     FROM bmf
     WHERE role = 'agent' AND length(norm) >= $min_chars AND NOT is_ack
+), dup AS (
+    -- count first (a cheap hash aggregate); build the lists only for the few repeated texts
+    SELECT conversation_id, norm FROM a GROUP BY conversation_id, norm HAVING count(*) >= 2
 ), g AS (
     SELECT conversation_id, norm,
            list(seq ORDER BY seq)      AS seqs,
            list(agent_id ORDER BY seq) AS agents,
            arg_min(text, seq)          AS first_text
-    FROM a GROUP BY conversation_id, norm
-    HAVING count(*) >= 2
+    FROM a SEMI JOIN dup USING (conversation_id, norm)
+    GROUP BY conversation_id, norm
 )
 SELECT
     conversation_id,
