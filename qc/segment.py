@@ -11,7 +11,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 from . import lexicon
-from .textmatch import tokenizer as jieba_tokenizer
 
 # Lexicons whose words must stay whole (and so are added to the private dictionary).
 WORD_LEXICONS = ("forbidden", "allowlist", "apology", "soothing", "complaint", "bargain")
@@ -19,7 +18,20 @@ WORD_LEXICONS = ("forbidden", "allowlist", "apology", "soothing", "complaint", "
 
 @lru_cache(maxsize=1)
 def _jieba():
-    tok = jieba_tokenizer()
+    # Its own private Tokenizer, built like qc.textmatch's (same words, same order) plus the
+    # other lexicons' words: adding words to textmatch's would change its word boundaries
+    # for every later inspection in the same process.
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tok = jieba.Tokenizer()
+    tok.initialize()
+    for name in ("forbidden", "allowlist"):
+        for e in lexicon.load(name).entries:
+            if len(e.phrase) >= 2:
+                tok.add_word(e.phrase)
     for name in WORD_LEXICONS:
         for e in lexicon.load(name).entries:
             if len(e.phrase) >= 2 and e.phrase not in tok.FREQ:

@@ -33,3 +33,42 @@ def forbidden(text):
 ])
 def test_forbidden_matching(text, expected):
     assert sorted(forbidden(text), key=lambda x: x[1]) == expected
+
+
+def _real_texts():
+    """Every chat text we hold: the bundled sample, the rule cases and the classifier corpus."""
+    import json
+
+    import yaml
+
+    from qc.paths import ROOT
+    from qc.text import normalize
+
+    texts = [json.loads(l)["text"] for l in (ROOT / "data" / "sample" / "chats.jsonl").read_text(encoding="utf-8").splitlines()]
+    for f in sorted((ROOT / "tests" / "rule_cases").glob("*.yaml")):
+        for c in yaml.safe_load(f.read_text(encoding="utf-8"))["cases"]:
+            texts += [m["text"] for m in c["conversation"]["messages"]]
+    for name in ("customer_intents.jsonl", "agent_acts.jsonl"):
+        texts += [json.loads(l)["text"] for l in (ROOT / "data" / "corpus" / name).read_text(encoding="utf-8").splitlines()]
+    return sorted({normalize(t) for t in texts if t})
+
+
+def test_rjieba_word_boundaries_equal_jieba_on_all_our_texts():
+    pytest.importorskip("rjieba")
+    from qc.textmatch import _boundary_cut
+
+    cut = _boundary_cut()
+    tok = tokenizer()
+    texts = _real_texts()
+    assert len(texts) > 14000
+    diff = [t for t in texts if cut(t) != tok.lcut(t, HMM=False)]
+    assert diff == []
+
+
+def test_classifier_segmenter_does_not_change_the_boundary_tokenizer():
+    from qc import segment
+
+    before = tokenizer().lcut("麻烦您耐心等一下，不好意思", HMM=False)
+    segment._jieba()
+    assert tokenizer().lcut("麻烦您耐心等一下，不好意思", HMM=False) == before
+    assert segment._jieba() is not tokenizer()
