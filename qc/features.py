@@ -27,11 +27,15 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
 
 from . import segment
-from .text import normalize
+from .text import _FULLWIDTH, normalize
 
 NGRAMS = (1, 2, 3)
 SEP = "\n"   # joins a batch in the fast transform; `fnorm` turns it into a space in every text
 _BITS = 21    # a code point fits in 21 bits: an n-gram of up to 3 characters packs into an int64
+
+
+# qc.text.normalize's full-width table plus newline -> space (fnorm without the lower()).
+_FNORM_TABLE = {**_FULLWIDTH, ord(SEP): ord(" ")}
 
 
 def fnorm(doc: str) -> str:
@@ -132,9 +136,16 @@ class CueTfidf(BaseEstimator, TransformerMixin):
         # The whole batch as one string, messages separated by SEP (which fnorm removed from
         # every message): n-grams are packed code points looked up with numpy, the words come
         # from one segmenter call — no Python per n-gram, per word or per message beyond fnorm.
-        norm = [fnorm(t) for t in texts]
+        norm = [(t or "").translate(_FNORM_TABLE) for t in texts]
         lens = np.fromiter(map(len, norm), dtype=np.int64, count=n)
         big = SEP.join(norm)
+        low = big.lower()                       # once for the batch, not once per message
+        if len(low) == len(big):
+            big = low
+        else:                                   # a character whose lower case is longer (İ)
+            norm = [fnorm(t) for t in texts]
+            lens = np.fromiter(map(len, norm), dtype=np.int64, count=n)
+            big = SEP.join(norm)
         cp = _codepoints(big)
         pos_doc = np.repeat(np.arange(n), lens + 1)[:len(cp)]
         sep_cum = np.concatenate([[0], np.cumsum(cp == ord(SEP))])
