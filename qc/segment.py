@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from . import lexicon
+from .textmatch import new_tokenizer
 
 # Lexicons whose words must stay whole (and so are added to the private dictionary).
 WORD_LEXICONS = ("forbidden", "allowlist", "apology", "soothing", "complaint", "bargain")
@@ -21,23 +22,7 @@ def _jieba():
     # Its own private Tokenizer, built like qc.textmatch's (same words, same order) plus the
     # other lexicons' words: adding words to textmatch's would change its word boundaries
     # for every later inspection in the same process.
-    import logging
-
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    tok = jieba.Tokenizer()
-    tok.initialize()
-    for name in ("forbidden", "allowlist"):
-        for e in lexicon.load(name).entries:
-            if len(e.phrase) >= 2:
-                tok.add_word(e.phrase)
-    for name in WORD_LEXICONS:
-        for e in lexicon.load(name).entries:
-            if len(e.phrase) >= 2 and e.phrase not in tok.FREQ:
-                tok.add_word(e.phrase)
-    return tok
-
+    return new_tokenizer(WORD_LEXICONS)
 
 CHECK = [
     "滚筒洗衣机很好用", "你有病吧", "这个焊机很靠谱", "已经很低了，爱买不买", "收到的坚果发霉了，怎么处理",

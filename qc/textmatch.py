@@ -27,9 +27,9 @@ MATCHED = ("forbidden", "allowlist", "apology", "soothing", "complaint", "bargai
 WORD_AWARE_MAX_LEN = 2
 
 
-@lru_cache(maxsize=1)
-def tokenizer():
-    """One private jieba Tokenizer, loaded with the lexicon words (never the global one)."""
+def new_tokenizer(extra_lexicons: tuple[str, ...] = ()):
+    """A fresh private jieba Tokenizer (never the global one) loaded with the forbidden and
+    allow-list words, then the words of `extra_lexicons` not yet in its dictionary."""
     import logging
 
     import jieba
@@ -43,7 +43,17 @@ def tokenizer():
             # them with a forced frequency would break words like 靠谱.
             if len(e.phrase) >= 2:
                 tok.add_word(e.phrase)
+    for name in extra_lexicons:
+        for e in lexicon.load(name).entries:
+            if len(e.phrase) >= 2 and e.phrase not in tok.FREQ:
+                tok.add_word(e.phrase)
     return tok
+
+
+@lru_cache(maxsize=1)
+def tokenizer():
+    """The word-boundary tokenizer: forbidden and allow-list words only."""
+    return new_tokenizer()
 
 
 @lru_cache(maxsize=1)
