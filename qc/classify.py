@@ -24,11 +24,9 @@ import numpy as np
 
 from . import segment
 from .errors import QCError
-from .paths import ROOT
+from .paths import CORPUS_DIR, MODELS_DIR
 from .text import normalize
 
-MODELS_DIR = ROOT / "models"
-CORPUS_DIR = ROOT / "data" / "corpus"
 
 TASKS = {
     "customer_intent": {
@@ -116,38 +114,40 @@ def load_corpus(task: str, corpus_dir: Path | None = None) -> tuple[list[dict], 
 
 
 def review_examples(con, task: str) -> list[dict]:
-    """Reviewed findings as training examples (feedback loop). A confirmed finding whose
-    evidence came from this task's label becomes a positive example of that label. A dismissed
-    rude_tone / forbidden_phrase finding becomes an `other` example of the agent message (the
-    reviewer said it was not rude); dismissed customer-side findings are skipped."""
-    rule_label = {
-        "agent_act": {"rude_tone": "rude", "forbidden_phrase": "rude"},
-        "customer_intent": {"missing_apology": "complaint", "bargain_followup_late": "bargain"},
-    }[task]
+    """Reviewed findings as training examples (feedback loop). Each rule says how
+    (qc/rules/<id>.py: `review_labels`, `review_text`, `dismissal_teaches`): a confirmed
+    finding (or a rejected appeal) makes the text it points at a positive example of the
+    rule's label for this task; a dismissal makes it an `other` example only where the rule
+    says a dismissal is about the text (agent side: "it wasn't rude")."""
+    from .rules import RULES
+
+    teaching = {r.id: r for r in RULES if task in r.review_labels}
+    if not teaching:
+        return []
     rows = con.execute(
         """
-        WITH latest AS (SELECT finding_id, arg_max(decision, decided_at) AS decision FROM reviews GROUP BY finding_id)
-        SELECT f.rule_id, l.decision, m.text,
-               CASE WHEN f.rule_id = 'bargain_followup_late'
-                    THEN (SELECT b.text FROM messages b WHERE b.conversation_id = f.conversation_id
-                          AND b.seq = CAST(json_extract_string(f.evidence, '$.bargain_seq') AS INTEGER)) END AS bargain_text
-        FROM findings f JOIN latest l USING (finding_id)
-        LEFT JOIN messages m ON m.conversation_id = f.conversation_id AND m.seq = f.message_seq
+        SELECT f.rule_id, l.decision, f.conversation_id, f.message_seq, f.evidence
+        FROM findings f JOIN review_latest l USING (finding_id)
         WHERE l.decision IN ('confirmed', 'dismissed', 'appeal_rejected', 'appeal_upheld')
-        """
+          AND f.rule_id IN (SELECT unnest(?))
+        """,
+        [sorted(teaching)],
     ).fetchall()
     out = []
-    for rule_id, decision, text, bargain_text in rows:
-        label = rule_label.get(rule_id)
-        t = bargain_text if rule_id == "bargain_followup_late" else text
-        if not label or not t:
+    for rule_id, decision, conv, seq, evidence in rows:
+        rule = teaching[rule_id]
+        if rule.review_text != "flagged":
+            seq = (json.loads(evidence) if evidence else {}).get(rule.review_text)
+        if seq is None:
+            continue
+        hit = con.execute("SELECT text FROM messages WHERE conversation_id = ? AND seq = ?", [conv, int(seq)]).fetchone()
+        if not hit or not hit[0]:
             continue
         positive = decision in ("confirmed", "appeal_rejected")
-        if not positive and task == "customer_intent":
-            # A dismissed missing_apology / bargain_followup_late is usually about the agent's
-            # side (they did apologise, followed up by phone): it says nothing about the text.
+        if not positive and not rule.dismissal_teaches:
             continue
-        out.append({"text": t, "labels": [label] if positive else ["other"], "source": f"review:{decision}"})
+        out.append({"text": hit[0], "labels": [rule.review_labels[task]] if positive else ["other"],
+                    "source": f"review:{decision}"})
     return out
 
 

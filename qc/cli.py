@@ -2,41 +2,204 @@
 
 Interactive commands call the library directly: a person running `qc ingest` by hand
 should not wait 7–17 s for Prefect's ephemeral server to start (DESIGN.md, measured).
-The same library functions run inside the Prefect flows in `pipelines/` for the
-scheduled, observed nightly run; `qc inspect --flow` runs the Prefect flow on demand.
+The same library functions run inside the Prefect flows in `pipelines/`; the commands that
+need Prefect (running a flow on demand) are added by `pipelines` through the `qc.plugins`
+entry point, so this package never imports Prefect or `pipelines`.
+
+A user mistake never shows a traceback: options with fixed choices are Enums, dates and
+periods are checked, unknown rules and agents get "did you mean", readers refuse a
+database that does not exist, and every QCError is printed as one line naming the value,
+file or key (exit 2).
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
+import io
 import json
 import sys
+from datetime import date, datetime, timedelta
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
+from zoneinfo import ZoneInfo
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+from typer.core import TyperGroup
 
 from . import store
 from .errors import QCError
-from .safety import safe_cell
+from .safety import for_terminal, safe_cell
+
+
+class _Group(TyperGroup):
+    """Turns the library's QCError into one clear line and exit 2 (never a traceback)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except QCError as exc:
+            _error(str(exc))
+            raise SystemExit(2) from None
+        finally:
+            # DuckDB keeps one database instance per file and process: close what this
+            # command opened, so the next command (or a test) may open it another way.
+            while _OPEN:
+                try:
+                    _OPEN.pop().close()
+                except Exception:
+                    pass
+
+
+_OPEN: list = []
+
 
 app = typer.Typer(
+    cls=_Group,
     help="客服质检 — chat-transcript quality inspection. 导入聊天记录、质检、查看问题、绩效考核。",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
-console = Console()
-err = Console(stderr=True)
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
 
 DbOpt = typer.Option(None, "--db", help="DuckDB 文件 (default: $QC_DB or ./data/qc.duckdb)")
 
 
+def T(v, style: str = "") -> Text:
+    """A table cell or line from untrusted text: never parsed as rich markup, terminal
+    escapes removed."""
+    return Text(for_terminal(v), style=style)
+
+
+def _error(msg: str) -> None:
+    err.print(Text("错误 ", style="bold red") + T(msg), soft_wrap=True)
+
+
 def _fail(msg: str, code: int = 2):
-    err.print(f"[bold red]错误[/] {msg}", markup=True, highlight=False)
+    _error(msg)
     raise typer.Exit(code)
+
+
+def _suggest(value: str, choices, what: str) -> str:
+    close = difflib.get_close_matches(value, list(choices), n=3, cutoff=0.5)
+    hint = f"；你是不是要找 (did you mean): {', '.join(close)}" if close else ""
+    return f"未知{what} (unknown {what}) {value!r}{hint}"
+
+
+# --------------------------------------------------------------------------- value parsing
+
+
+def parse_day(value: str | None, tz: str = "Asia/Shanghai") -> date | None:
+    """YYYY-MM-DD, or today / yesterday (今天 / 昨天) in the shop's timezone."""
+    if value is None:
+        return None
+    v = value.strip().lower()
+    if v in ("today", "今天", "yesterday", "昨天"):
+        today = datetime.now(ZoneInfo(tz)).date()
+        return today if v in ("today", "今天") else today - timedelta(days=1)
+    try:
+        return date.fromisoformat(v) if len(v) == 10 else _bad_day(value)
+    except ValueError:
+        _bad_day(value)
+
+
+def _bad_day(value):
+    raise QCError(f"--date {value!r} 不是有效日期：请用 YYYY-MM-DD（例如 2026-11-03）或 today / yesterday "
+                  f"(not a valid date)")
+
+
+def parse_period(value: str) -> str:
+    from .scorecard import period_bounds
+
+    period_bounds(value)      # raises QCError naming the value
+    return value
+
+
+def _config():
+    from .config import load_config
+
+    return load_config()
+
+
+def _reader(db):
+    con = store.open_reader(db)
+    _OPEN.append(con)
+    return con
+
+
+def _writer(db):
+    con = store.connect(db)
+    _OPEN.append(con)
+    return con
+
+
+def _require_inspection(con, what: str) -> None:
+    from .findings import inspected
+
+    if not inspected(con):
+        raise QCError(f"数据库还没有质检结果，请先运行 qc inspect (no inspection has run on this database yet; "
+                      f"run `qc inspect` before `{what}`)")
+
+
+def _check_rule(rule: str | None) -> None:
+    from .rules import BY_ID
+
+    if rule is not None and rule not in BY_ID:
+        raise QCError("--rule " + _suggest(rule, BY_ID, "规则 rule"))
+
+
+def _check_agent(con, agent: str | None) -> None:
+    from .findings import known_agents
+
+    if agent is not None:
+        agents = known_agents(con)
+        if agent not in agents:
+            raise QCError("--agent " + _suggest(agent, agents, "客服 agent"))
+
+
+class _CsvOut(io.StringIO):
+    """Collects CSV text; flush() writes it to stdout as UTF-8 with a BOM, so Chinese Excel
+    opens the file without mojibake whatever the terminal's locale."""
+
+    def flush(self):
+        data = ("\ufeff" + self.getvalue()).encode("utf-8")
+        self.seek(0)
+        self.truncate()
+        sys.stdout.flush()
+        if hasattr(sys.stdout, "buffer"):
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:  # pragma: no cover
+            sys.stdout.write(data.decode("utf-8"))
+
+
+def _csv_out():
+    return _CsvOut(newline="")
+
+
+class Headers(str, Enum):
+    zh = "zh"
+    en = "en"
+
+
+def _progress():
+    """A rich progress bar on a terminal; None when piped (scripts, CI, tests)."""
+    if not console.is_terminal:
+        return None
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    TimeElapsedColumn(), console=console, transient=True)
+
+
+# --------------------------------------------------------------------------- ingest
 
 
 @app.command()
@@ -46,83 +209,110 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出统计 (print counts as JSON)"),
 ):
     """导入聊天记录和订单 (ingest chats and orders); prints read / ingested / duplicate / quarantined."""
-    from .ingest import ingest_paths
+    from .ingest import ingest_paths, iter_input_files
 
-    try:
-        con = store.connect(db)
+    con = _writer(db)
+    bar = _progress()
+    if bar:
+        with bar:
+            task = bar.add_task("导入 ingest", total=len(iter_input_files(paths)))
+            report = ingest_paths(con, paths, progress=lambda fr: bar.advance(task))
+    else:
         report = ingest_paths(con, paths)
-    except QCError as exc:
-        _fail(str(exc))
     d = report.as_dict()
     if as_json:
         print(json.dumps(d, ensure_ascii=False))
     else:
         t = Table(title=f"导入结果 (ingest run {report.run_id})")
-        for col in ("文件", "编码", "读取 read", "导入 ingested", "重复 duplicate", "隔离 quarantined"):
-            t.add_column(col, overflow="fold")
+        t.add_column("文件", overflow="fold")
+        for col in ("编码", "读取", "导入", "重复", "隔离"):
+            t.add_column(col, justify="right" if col != "编码" else "left", no_wrap=True)
         for f in report.files:
             if f.error:
-                t.add_row(f.file, "-", "-", "-", "-", f"[red]无法读取: {f.error}[/]")
+                t.add_row(T(f.file), "-", "-", "-", "-", T(f"无法读取: {f.error}", "red"))
             else:
-                t.add_row(f.file, f.encoding, str(f.read), str(f.ingested), str(f.duplicate), str(f.quarantined))
+                t.add_row(T(f.file), f.encoding, str(f.read), str(f.ingested), str(f.duplicate), str(f.quarantined))
         console.print(t)
         console.print(
             f"读取 read={d['read']}  导入 ingested={d['ingested']} (订单 orders {d['orders_ingested']})  "
-            f"重复 duplicate={d['duplicate']}  隔离 quarantined={d['quarantined']}",
-            highlight=False,
+            f"重复 duplicate={d['duplicate']}  隔离 quarantined={d['quarantined']}"
         )
         if d["late_conversations"]:
             console.print(f"迟到消息并入 {d['late_conversations']} 个已有会话，已标记为待重新质检。")
         if d["quarantined"]:
-            console.print("被隔离的行: [bold]qc quarantine[/]")
+            console.print("被隔离的行: qc quarantine")
     for e in d["errors"]:
-        err.print(f"[bold red]错误[/] {e}", highlight=False)
+        _error(e)
     if d["errors"]:
         raise typer.Exit(1)
+
+
+class RowFormat(str, Enum):
+    table = "table"
+    jsonl = "jsonl"
 
 
 @app.command()
 def quarantine(
     db: Optional[Path] = DbOpt,
     file: Optional[str] = typer.Option(None, "--file", help="只看某个文件 (only rows from this file path)"),
-    limit: int = typer.Option(50, "--limit", help="最多显示多少行"),
-    fmt: str = typer.Option("table", "--format", help="table | jsonl"),
+    limit: int = typer.Option(50, "--limit", min=0, help="最多显示多少行 (0 = all)"),
+    fmt: RowFormat = typer.Option(RowFormat.table, "--format", help="table | jsonl"),
 ):
     """列出被隔离的坏行 (list quarantined rows: file, line, field, reason)."""
-    con = store.connect(db)
+    con = _reader(db)
     sql = "SELECT file, line, field, reason, raw FROM quarantine"
     params: list = []
     if file:
         sql += " WHERE file = ?"
         params.append(file)
-    total = con.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
-    rows = con.execute(sql + " ORDER BY file, line LIMIT ?", params + [limit]).fetchall()
-    if fmt == "jsonl":
+    total = con.execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0]
+    sql += " ORDER BY file, line"
+    if limit:
+        sql += " LIMIT ?"
+        params.append(limit)
+    rows = con.execute(sql, params).fetchall()
+    if fmt is RowFormat.jsonl:
         for r in rows:
             print(json.dumps(dict(zip(("file", "line", "field", "reason", "raw"), r)), ensure_ascii=False))
         return
     t = Table(title=f"隔离区 quarantine: {total} 行")
-    for col in ("文件", "行", "字段", "原因", "原始内容"):
-        t.add_column(col, overflow="fold")
+    t.add_column("文件", overflow="fold")
+    t.add_column("行", justify="right", no_wrap=True)
+    t.add_column("字段", no_wrap=True)
+    t.add_column("原因", overflow="fold", ratio=2)
+    t.add_column("原始内容", overflow="fold", ratio=2)
     for f, line, field, reason, raw in rows:
-        t.add_row(f, str(line), field, reason, (raw or "")[:120])
+        t.add_row(T(f), str(line), T(field), T(reason), T((raw or "")[:120]))
     console.print(t)
+    if len(rows) < total:
+        console.print(f"…… 另有 {total - len(rows)} 行，用 --limit 0 查看全部")
 
 
 @app.command()
 def sample(
-    conversations: int = typer.Option(300, "--conversations", "-n", help="会话数 (number of conversations)"),
+    conversations: int = typer.Option(300, "--conversations", "-n", min=1, help="会话数 (number of conversations)"),
     seed: int = typer.Option(7, "--seed", help="随机种子 (deterministic output)"),
     out: Path = typer.Option(Path("data/generated"), "--out", help="输出文件夹"),
-    start: str = typer.Option("2026-11-01", "--start", help="第一天 (first day)"),
-    days: int = typer.Option(7, "--days", help="天数"),
+    start: str = typer.Option("2026-11-01", "--start", help="第一天 (first day, YYYY-MM-DD)"),
+    days: int = typer.Option(7, "--days", min=1, help="天数"),
 ):
     """生成样例数据及其标注 (generate sample chats, orders and ground-truth findings)."""
     from .sample import generate
 
-    counts = generate(out, conversations=conversations, seed=seed, start=start, days=days)
-    console.print_json(json.dumps(counts, ensure_ascii=False))
-
+    try:
+        date.fromisoformat(start)
+    except ValueError:
+        raise QCError(f"--start {start!r} 不是有效日期 (not a valid date); 请用 YYYY-MM-DD") from None
+    bar = _progress()
+    if bar:
+        with bar:
+            task = bar.add_task("生成 sample", total=conversations)
+            counts = generate(out, conversations=conversations, seed=seed, start=start, days=days,
+                              progress=lambda n: bar.update(task, completed=n))
+    else:
+        counts = generate(out, conversations=conversations, seed=seed, start=start, days=days)
+    print(json.dumps(counts, ensure_ascii=False))
 
 
 # --------------------------------------------------------------------------- inspection
@@ -131,113 +321,152 @@ def sample(
 @app.command("inspect")
 def inspect_cmd(
     db: Optional[Path] = DbOpt,
-    date: Optional[str] = typer.Option(None, "--date", help="只质检这一天的会话 (YYYY-MM-DD, shop-local day)"),
+    date_: Optional[str] = typer.Option(None, "--date", help="只质检这一天的会话 (YYYY-MM-DD | today | yesterday, shop-local day)"),
     all_: bool = typer.Option(False, "--all", help="质检全部会话 (re-inspect everything)"),
-    flow: bool = typer.Option(False, "--flow", help="作为 Prefect flow 运行 (run as the Prefect flow `inspect`)"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出 (print the run summary as JSON)"),
+    no_models: bool = typer.Option(False, "--no-models", help="只用词库，不用分类模型 (lexicons only)"),
 ):
     """质检 (run the inspection): by default the conversations that are new or got late messages."""
-    if date and all_:
+    from .inspect import inspect as run_inspect
+
+    if date_ and all_:
         _fail("--date 与 --all 只能选一个 (choose one of --date / --all)")
-    try:
-        if flow:
-            from pipelines.inspect_flow import inspect_flow
-
-            d = inspect_flow(db=str(store.default_db_path(db)), date=date, all_=all_)
-        else:
-            from .inspect import inspect as run_inspect
-
-            con = store.connect(db)
-            d = run_inspect(con, day=date, all_=all_).as_dict()
-    except QCError as exc:
-        _fail(str(exc))
+    cfg = _config()
+    day = parse_day(date_, cfg.timezone)
+    con = _writer(db)
+    bar = _progress()
+    if bar:
+        names = ["batch", "match", "flags", "classify", "rules", "write"]
+        with bar:
+            task = bar.add_task("质检 inspect", total=len(names))
+            d = run_inspect(con, day=day, all_=all_, config=cfg, use_models=not no_models,
+                            progress=lambda s: bar.update(task, completed=names.index(s), description=f"质检 {s}")).as_dict()
+    else:
+        d = run_inspect(con, day=day, all_=all_, config=cfg, use_models=not no_models).as_dict()
     if as_json:
         print(json.dumps(d, ensure_ascii=False))
         return
     console.print(
         f"质检完成 run {d['run_id']} ({d['scope']}): 会话 {d['conversations']}，消息 {d['messages']}，"
-        f"问题 {d['findings']}，用时 {d['stages'].get('total', 0):.2f} 秒",
-        highlight=False,
+        f"问题 {d['findings']}，用时 {d['stages'].get('total', 0):.2f} 秒"
     )
+    if not d["conversations"]:
+        console.print("没有待质检的会话 (nothing new to inspect); 重新质检全部: qc inspect --all")
     t = Table(title="各规则问题数 (findings by rule)")
-    t.add_column("rule_id")
-    t.add_column("数量", justify="right")
+    t.add_column("rule_id", no_wrap=True)
+    t.add_column("数量", justify="right", no_wrap=True)
     for rid, n in d["by_rule"].items():
         t.add_row(rid, str(n))
     console.print(t)
     if d.get("models"):
         console.print("分类模型 (classifiers): " + ", ".join(
-            tag if tag != "none" else f"{task}: 未使用 (lexicons only)" for task, tag in d["models"].items()), highlight=False)
+            tag if tag != "none" else f"{task}: 未使用 (lexicons only)" for task, tag in d["models"].items()))
     for note in d.get("notes", []):
-        console.print(f"[yellow]注意[/] {note}")
+        console.print(Text("注意 ", style="yellow") + T(note))
 
 
-FINDING_FIELDS = (
-    "finding_id", "conversation_id", "rule_id", "rule_version", "message_seq", "agent_id", "shop_id", "day",
-    "severity", "category", "subcategory", "span_start", "span_end", "evidence", "explanation", "source",
-    "score", "review_status",
-)
+class Format(str, Enum):
+    table = "table"
+    jsonl = "jsonl"
+    csv = "csv"
 
 
-def _findings_query(con, rule, agent, date, conversation=None):
-    sql = f"SELECT {', '.join(FINDING_FIELDS[:-1])}, 'pending' AS review_status FROM findings WHERE 1=1"
-    params: list = []
-    for col, val in (("rule_id", rule), ("agent_id", agent), ("conversation_id", conversation)):
-        if val:
-            sql += f" AND {col} = ?"
-            params.append(val)
-    if date:
-        sql += " AND day = ?::DATE"
-        params.append(date)
-    sql += " ORDER BY day, conversation_id, message_seq NULLS FIRST, rule_id"
-    return con.execute(sql, params).fetchall()
+class Status(str, Enum):
+    pending = "pending"
+    confirmed = "confirmed"
+    dismissed = "dismissed"
+    appealed = "appealed"
+    appeal_upheld = "appeal_upheld"
+    appeal_rejected = "appeal_rejected"
+
+
+# CSV headers for people (Excel): field -> 中文
+FINDING_HEADERS_ZH = {
+    "finding_id": "问题ID", "conversation_id": "会话ID", "rule_id": "规则", "rule_version": "规则版本",
+    "message_seq": "消息序号", "agent_id": "客服", "shop_id": "店铺", "day": "日期", "severity": "严重度",
+    "category": "类别", "subcategory": "子类", "span_start": "起始位置", "span_end": "结束位置",
+    "evidence": "证据", "explanation": "说明", "source": "来源", "score": "分值", "review_status": "复核状态",
+    "reviewer": "复核人", "review_reason": "复核理由", "reviewed_at": "复核时间",
+}
+SEV_ZH = {"redline": "高压线", "high": "高", "medium": "中", "low": "低"}
+SEV_STYLE = {"redline": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan"}
 
 
 @app.command()
 def findings(
     db: Optional[Path] = DbOpt,
-    fmt: str = typer.Option("table", "--format", help="jsonl | csv | table"),
+    fmt: Format = typer.Option(Format.table, "--format", help="jsonl | csv | table"),
     rule: Optional[str] = typer.Option(None, "--rule", help="只看某条规则 (rule_id)"),
     agent: Optional[str] = typer.Option(None, "--agent", help="只看某个客服 (agent_id)"),
-    date: Optional[str] = typer.Option(None, "--date", help="只看某一天 (YYYY-MM-DD)"),
-    limit: int = typer.Option(200, "--limit", help="table 格式最多显示多少行"),
+    date_: Optional[str] = typer.Option(None, "--date", help="只看某一天 (YYYY-MM-DD | today | yesterday)"),
+    status: Optional[Status] = typer.Option(None, "--status", help="只看某复核状态 (pending | confirmed | dismissed | appealed …)"),
+    limit: int = typer.Option(200, "--limit", min=0, help="table 格式最多显示多少行 (0 = all)"),
     mask: bool = typer.Option(True, "--mask/--no-mask", help="csv 中隐藏手机号和地址 (mask phones/addresses in csv, which leaves the team)"),
+    headers: Headers = typer.Option(Headers.zh, "--headers", help="csv 表头: zh (Excel) | en (field names)"),
 ):
-    """列出质检问题 (list findings) — jsonl/csv for other tools, table for people."""
-    if fmt not in ("jsonl", "csv", "table"):
-        _fail(f"未知格式 {fmt!r}; 可选 jsonl | csv | table")
-    con = store.connect(db)
-    rows = _findings_query(con, rule, agent, date)
-    if fmt == "jsonl":
-        out = sys.stdout
-        for r in rows:
-            d = dict(zip(FINDING_FIELDS, r))
-            d["day"] = str(d["day"]) if d["day"] else None
-            d["evidence"] = json.loads(d["evidence"]) if d["evidence"] else None
-            out.write(json.dumps(d, ensure_ascii=False) + "\n")
-        return
-    if fmt == "csv":
-        w = csv.writer(sys.stdout)
-        w.writerow(FINDING_FIELDS)
-        from .safety import mask_pii
+    """列出质检问题 (list findings, with their latest review status) — jsonl/csv for other tools, table for people."""
+    from . import findings as F
 
-        for r in rows:
-            w.writerow([safe_cell(mask_pii(v) if mask and isinstance(v, str) else v) for v in r])
+    _check_rule(rule)
+    day = parse_day(date_, _config().timezone)
+    con = _reader(db)
+    _require_inspection(con, "qc findings")
+    _check_agent(con, agent)
+    flt = F.Filter(rule=rule, agent=agent, day=day, status=status.value if status else None)
+    if fmt is Format.jsonl:
+        for f in F.query(con, flt):
+            sys.stdout.write(json.dumps(f.as_dict(), ensure_ascii=False, default=str) + "\n")
         return
-    t = Table(title=f"质检问题 findings: {len(rows)} 条")
-    for col in ("日期", "会话", "条", "规则", "客服", "严重度", "说明"):
-        t.add_column(col, overflow="fold")
-    for r in rows[:limit]:
-        d = dict(zip(FINDING_FIELDS, r))
-        t.add_row(str(d["day"]), d["conversation_id"], "" if d["message_seq"] is None else str(d["message_seq"]),
-                  d["rule_id"], d["agent_id"] or "", d["severity"], d["explanation"])
-    console.print(t)
-    if len(rows) > limit:
-        console.print(f"…… 另有 {len(rows) - limit} 条，用 --limit 或 --format jsonl 查看全部")
+    if fmt is Format.csv:
+        from .safety import for_sheet, mask_pii
+
+        fields = F.COLUMNS + F.REVIEW_COLUMNS
+        out = _csv_out()
+        w = csv.writer(out)
+        w.writerow([FINDING_HEADERS_ZH[c] if headers is Headers.zh else c for c in fields])
+        for f in F.query(con, flt):
+            d = f.as_dict()
+            d["evidence"] = json.dumps(d["evidence"], ensure_ascii=False) if d["evidence"] is not None else None
+            w.writerow([for_sheet(mask_pii(v) if mask and isinstance(v, str) else v) for v in (d[c] for c in fields)])
+        out.flush()
+        return
+    total = F.count(con, flt)
+    rows = F.query(con, flt, limit=limit or None)
+    console.print(_findings_table(rows, total))
+    if len(rows) < total:
+        console.print(f"…… 另有 {total - len(rows)} 条，用 --limit 0 或 --format jsonl 查看全部")
+
+
+def _findings_table(rows, total: int) -> Table:
+    """Ids never fold (they are copied into `qc explain`); the explanation takes the rest of
+    the width. Under 100 columns the day, agent and status columns give way."""
+    from .findings import STATUS_ZH
+
+    wide = console.width >= 100
+    t = Table(title=f"质检问题 findings: {total} 条", expand=wide)
+    if wide:
+        t.add_column("日期", no_wrap=True)
+    t.add_column("会话", no_wrap=True)
+    t.add_column("条", justify="right", no_wrap=True)
+    t.add_column("规则", no_wrap=True)
+    if wide:
+        t.add_column("客服", no_wrap=True, max_width=16, overflow="ellipsis")
+    t.add_column("级", no_wrap=True)
+    if wide:
+        t.add_column("状态", no_wrap=True)
+    t.add_column("说明", overflow="fold", ratio=1, min_width=16)
+    for f in rows:
+        cells = [T(f.conversation_id), "" if f.message_seq is None else str(f.message_seq), T(f.rule_id)]
+        sev = T(SEV_ZH.get(f.severity, f.severity), SEV_STYLE.get(f.severity, ""))
+        if wide:
+            cells = [str(f.day)] + cells + [T(f.agent_id or ""), sev, STATUS_ZH.get(f.review_status, f.review_status)]
+        else:
+            cells = cells + [sev]
+        t.add_row(*cells, T(f.explanation))
+    return t
 
 
 ROLE_ZH = {"customer": "顾客", "agent": "客服", "bot": "机器人", "system": "系统"}
-SEV_STYLE = {"redline": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan"}
 
 
 @app.command()
@@ -245,51 +474,54 @@ def explain(
     conversation_id: str = typer.Argument(..., help="会话 ID"),
     db: Optional[Path] = DbOpt,
 ):
-    """显示会话全文并标出问题 (print a conversation with its findings marked inline)."""
-    from rich.markup import escape
-    from rich.text import Text
+    """显示会话全文并标出问题 (print a conversation with its findings, ids and review status marked inline)."""
+    from .findings import STATUS_ZH, transcript
 
-    con = store.connect(db)
-    conv = con.execute(
-        "SELECT shop_id, queue, customer_id, agents, started_at, day FROM conversations WHERE conversation_id = ?",
-        [conversation_id],
-    ).fetchone()
-    if not conv:
-        _fail(f"找不到会话 {conversation_id!r} (conversation not found)")
-    msgs = con.execute(
-        "SELECT seq, ts_local, role, agent_id, text, msg_type FROM messages WHERE conversation_id = ? ORDER BY seq",
-        [conversation_id],
-    ).fetchall()
-    fs = _findings_query(con, None, None, None, conversation_id)
-    by_seq: dict = {}
-    for r in fs:
-        d = dict(zip(FINDING_FIELDS, r))
-        by_seq.setdefault(d["message_seq"], []).append(d)
-    shop, queue, customer, agents, _, day = conv
-    console.print(
-        f"[bold]会话 {escape(conversation_id)}[/]  店铺 {escape(shop)}  {'售后' if queue == 'aftersales' else '售前'}  "
-        f"顾客 {escape(customer or '-')}  客服 {escape(', '.join(agents or []))}  日期 {day}  问题 {len(fs)} 条",
-        highlight=False,
-    )
-    for d in by_seq.get(None, []):
-        console.print(Text(f"  ⚑ [{d['rule_id']} · {d['severity']}] {d['explanation']}", style=SEV_STYLE.get(d["severity"], "")))
-    for seq, ts, role, agent_id, text, msg_type in msgs:
-        who = ROLE_ZH.get(role, role) + (f"({agent_id})" if agent_id else "")
-        line = Text(f"{seq:>3} {ts:%H:%M:%S} {who}: ", style="dim" if role in ("bot", "system") else "")
-        body = Text(text if msg_type in ("text", "emoji", "other") else f"[{msg_type}] {text}")
-        for d in by_seq.get(seq, []):
-            if d["span_start"] is not None and d["span_end"] is not None:
-                body.stylize("bold reverse red", d["span_start"], d["span_end"])
-        line.append_text(body)
+    con = _reader(db)
+    tr = transcript(con, conversation_id)
+    if tr is None:
+        raise QCError(f"找不到会话 {conversation_id!r} (conversation not found)")
+
+    def flag(f, indent):
+        line = Text(f"{indent}⚑ ", style=SEV_STYLE.get(f.severity, ""))
+        line += T(f"[{f.rule_tag} · {SEV_ZH.get(f.severity, f.severity)} · {STATUS_ZH.get(f.review_status, f.review_status)}"
+                  f" · id {f.finding_id}] ", SEV_STYLE.get(f.severity, ""))
+        line += T(f.explanation)
+        if f.review_reason:
+            line += T(f"（复核 {f.reviewer}: {f.review_reason}）", "dim")
         console.print(line)
-        for d in by_seq.get(seq, []):
-            console.print(Text(f"      ⚑ [{d['rule_id']} · {d['severity']}] {d['explanation']}", style=SEV_STYLE.get(d["severity"], "")))
+
+    head = Text("会话 ", style="bold") + T(tr.conversation_id, "bold")
+    head += T(f"  店铺 {tr.shop_id}  {'售后' if tr.queue == 'aftersales' else '售前'}  顾客 {tr.customer_id or '-'}  "
+              f"客服 {', '.join(tr.agents)}  日期 {tr.day}  问题 {len(tr.findings)} 条")
+    console.print(head)
+    for f in tr.findings_at(None):
+        flag(f, "  ")
+    for m in tr.messages:
+        who = ROLE_ZH.get(m.role, m.role) + (f"({m.agent_id})" if m.agent_id else "")
+        gap = f" +{m.gap_s:.0f}s" if m.gap_s is not None and m.gap_s >= 30 else ""
+        line = T(f"{m.seq:>3} {m.ts_local:%H:%M:%S}{gap} {who}: ", "dim" if m.role in ("bot", "system") else "")
+        shown = m.text if m.msg_type in ("text", "emoji", "other") else f"[{m.msg_type}] {m.text}"
+        offset = 0 if m.msg_type in ("text", "emoji", "other") else len(m.msg_type) + 3
+        body = T(shown)
+        for f in tr.findings_at(m.seq):
+            if f.span_start is not None and f.span_end is not None:
+                body.stylize("bold reverse red", f.span_start + offset, f.span_end + offset)
+        console.print(line + body)
+        for f in tr.findings_at(m.seq):
+            flag(f, "      ")
+
+
+class Kind(str, Enum):
+    positive = "positive"
+    hard_negative = "hard_negative"
+    paraphrase = "paraphrase"
 
 
 @app.command("eval")
 def eval_cmd(
     cases: Optional[Path] = typer.Option(None, "--cases", help="标注用例文件夹 (default tests/rule_cases)"),
-    kind: Optional[List[str]] = typer.Option(None, "--kind", help="只评估某类用例: positive | hard_negative | paraphrase"),
+    kind: Optional[List[Kind]] = typer.Option(None, "--kind", help="只评估某类用例: positive | hard_negative | paraphrase"),
     sample: Optional[Path] = typer.Option(None, "--sample", help="生成样例文件夹 (with ground_truth.jsonl) instead of the cases"),
     show_errors: bool = typer.Option(False, "--errors", help="列出判错的用例"),
     no_models: bool = typer.Option(False, "--no-models", help="只用词库，不用分类模型 (lexicons only: the 'before')"),
@@ -300,17 +532,23 @@ def eval_cmd(
 
     from .evaluate import evaluate_cases, evaluate_ground_truth
 
+    if sample is not None and not (sample / "ground_truth.jsonl").exists():
+        raise QCError(f"--sample {sample}: 缺少 ground_truth.jsonl (not a generated sample folder; make one with qc sample)")
+    if cases is not None and not cases.is_dir():
+        raise QCError(f"--cases {cases}: 不是文件夹 (not a folder of <rule_id>.yaml case files)")
     with tempfile.TemporaryDirectory() as tmp:
         if sample:
-            con = store.connect(Path(tmp) / "s.duckdb")
-            ingest_paths_ = __import__("qc.ingest", fromlist=["ingest_paths"]).ingest_paths
-            ingest_paths_(con, [sample / "chats.jsonl", sample / "orders.jsonl"])
+            from .ingest import ingest_paths
             from .inspect import inspect as run_inspect
 
+            con = store.connect(Path(tmp) / "s.duckdb")
+            ingest_paths(con, [sample / "chats.jsonl", sample / "orders.jsonl"])
             run_inspect(con, all_=True, use_models=not no_models)
             scores, mistakes = evaluate_ground_truth(con, sample / "ground_truth.jsonl"), {}
+            con.close()
         else:
-            scores, mistakes = evaluate_cases(Path(tmp), cases, tuple(kind) if kind else None, use_models=not no_models)
+            scores, mistakes = evaluate_cases(Path(tmp), cases, tuple(k.value for k in kind) if kind else None,
+                                              use_models=not no_models)
     if markdown:
         print("| rule_id | cases | TP | FP | FN | precision | recall |\n|---|---:|---:|---:|---:|---:|---:|")
         for rid in sorted(scores):
@@ -319,7 +557,7 @@ def eval_cmd(
         return
     t = Table(title="规则评估 (rule evaluation)")
     for col in ("rule_id", "用例", "TP", "FP", "FN", "precision", "recall"):
-        t.add_column(col, justify="right" if col != "rule_id" else "left")
+        t.add_column(col, justify="right" if col != "rule_id" else "left", no_wrap=True)
     for rid in sorted(scores):
         s = scores[rid]
         t.add_row(rid, str(s.cases or "-"), str(s.tp), str(s.fp), str(s.fn), f"{s.precision:.3f}", f"{s.recall:.3f}")
@@ -327,7 +565,43 @@ def eval_cmd(
     if show_errors:
         for rid, ms in sorted(mistakes.items()):
             for name, k, exp, got in ms:
-                console.print(f"  {rid}  {name} ({k}): 期望 {exp} 实际 {got}", highlight=False)
+                console.print(T(f"  {rid}  {name} ({k}): 期望 {exp} 实际 {got}"))
+
+
+@app.command("rules")
+def rules_cmd(
+    markdown: bool = typer.Option(False, "--markdown", help="输出 docs/rules.md 的规则参考 (the generated rule reference)"),
+):
+    """列出全部规则及其参数 (every rule: id, category, severity, parameters in effect)."""
+    from .rules import RULES
+    from .rules.doc import reference_markdown
+
+    if markdown:
+        sys.stdout.write(reference_markdown())
+        return
+    cfg = _config()
+    t = Table(title=f"质检规则 ({cfg.source})")
+    t.add_column("rule_id", no_wrap=True)
+    t.add_column("名称", no_wrap=True)
+    t.add_column("类别", no_wrap=True)
+    t.add_column("级", no_wrap=True)
+    t.add_column("参数 (生效值)", overflow="fold")
+    for r in RULES:
+        params = cfg.rule_params(r.id)
+        on = cfg.rule_enabled(r.id)
+        t.add_row(r.id + ("" if on else " (关闭)"), r.name, r.category, SEV_ZH.get(r.severity, "词库"),
+                  "\n".join(f"{k}={v}" for k, v in params.items()) or "-")
+    console.print(t)
+
+
+# --------------------------------------------------------------------------- scorecard
+
+
+class CardFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    jsonl = "jsonl"
+    xlsx = "xlsx"
 
 
 @app.command("scorecard")
@@ -335,49 +609,71 @@ def scorecard_cmd(
     period: str = typer.Option(..., "--period", help="考核周期 YYYY-MM"),
     db: Optional[Path] = DbOpt,
     team: Optional[str] = typer.Option(None, "--team", help="只看某个店铺的团队 (shop_id)"),
-    fmt: str = typer.Option("table", "--format", help="table | csv | jsonl | xlsx"),
+    fmt: CardFormat = typer.Option(CardFormat.table, "--format", help="table | csv | jsonl | xlsx"),
     out: Optional[Path] = typer.Option(None, "--out", help="xlsx 输出文件 (default: scorecard-PERIOD.xlsx)"),
+    headers: Headers = typer.Option(Headers.zh, "--headers", help="csv 表头: zh (Excel) | en (field names)"),
 ):
     """绩效考核表 (per-agent KPIs, quality score, points, pay and quadrant for a month)."""
     from .scorecard import COLUMNS, scorecard, write_xlsx
 
-    if fmt not in ("table", "csv", "jsonl", "xlsx"):
-        _fail(f"未知格式 {fmt!r}; 可选 table | csv | jsonl | xlsx")
-    try:
-        con = store.connect(db)
-        rows = scorecard(con, period, team=team)
-    except QCError as exc:
-        _fail(str(exc))
-    if fmt == "jsonl":
+    parse_period(period)
+    con = _reader(db)
+    _require_inspection(con, "qc scorecard")
+    pending = con.execute("SELECT count(*) FROM conversations WHERE needs_inspection AND strftime(day, '%Y-%m') = ?",
+                          [period]).fetchall()[0][0]
+    if team is not None:
+        teams = [r[0] for r in con.execute("SELECT DISTINCT shop_id FROM conversations ORDER BY 1").fetchall()]
+        if team not in teams:
+            raise QCError("--team " + _suggest(team, teams, "店铺 team"))
+    rows = scorecard(con, period, team=team)
+    if pending:
+        err.print(T(f"注意: {period} 有 {pending} 个会话尚未质检，考核表不含它们 (not yet inspected; run qc inspect)", "yellow"))
+    if fmt is CardFormat.jsonl:
         for r in rows:
             print(json.dumps(r, ensure_ascii=False))
-    elif fmt == "csv":
-        w = csv.writer(sys.stdout)
-        w.writerow([k for k, _ in COLUMNS])
+    elif fmt is CardFormat.csv:
+        from .safety import for_sheet
+
+        o = _csv_out()
+        w = csv.writer(o)
+        w.writerow([zh if headers is Headers.zh else k for k, zh in COLUMNS])
         for r in rows:
-            w.writerow([safe_cell(r.get(k)) for k, _ in COLUMNS])
-    elif fmt == "xlsx":
+            w.writerow([for_sheet(r.get(k)) for k, _ in COLUMNS])
+        o.flush()
+    elif fmt is CardFormat.xlsx:
         path = out or Path(f"scorecard-{period}.xlsx")
         write_xlsx(rows, path, period)
-        console.print(f"已写入 {path} ({len(rows)} 名客服)")
+        console.print(T(f"已写入 {path} ({len(rows)} 名客服)"))
     else:
-        t = Table(title=f"绩效考核 {period}" + (f" · {team}" if team else ""))
-        for key in ("agent_id", "role_group", "conversations", "payment_conversion", "sales", "avg_first_response_s",
-                    "quality_score", "total_points", "max_points", "pay", "quadrant"):
-            t.add_column(dict(COLUMNS)[key], overflow="fold")
-        for r in rows:
-            t.add_row(*[("-" if r.get(k) is None else f"{r[k]:.1%}" if k == "payment_conversion" else str(r[k]))
-                        for k in ("agent_id", "role_group", "conversations", "payment_conversion", "sales",
-                                  "avg_first_response_s", "quality_score", "total_points", "max_points", "pay", "quadrant")])
-        console.print(t)
+        console.print(_scorecard_table(rows, period, team, dict(COLUMNS)))
         if not rows:
-            console.print("该周期没有数据 (no inspected conversations in this period)")
+            console.print(f"该周期没有数据 (no inspected conversations in {period})")
+
+
+def _scorecard_table(rows, period, team, names) -> Table:
+    wide = console.width >= 120
+    keys = (["agent_id", "role_group", "conversations", "payment_conversion", "sales", "avg_first_response_s",
+             "quality_score", "total_points", "max_points", "pay", "quadrant"] if wide else
+            ["agent_id", "conversations", "payment_conversion", "quality_score", "total_points", "pay", "quadrant"])
+    short = {"conversations": "会话", "payment_conversion": "付款转化", "quality_score": "质检分", "total_points": "总分",
+             "pay": "应发", "quadrant": "评定", "avg_first_response_s": "首响秒", "max_points": "满分", "role_group": "岗位"}
+    t = Table(title=f"绩效考核 {period}" + (f" · {for_terminal(team)}" if team else ""), expand=wide)
+    for k in keys:
+        t.add_column(short.get(k, names[k]) if not wide else names[k], no_wrap=True,
+                     justify="left" if k in ("agent_id", "quadrant", "role_group") else "right")
+    for r in rows:
+        cells = []
+        for k in keys:
+            v = r.get(k)
+            cells.append(T("-" if v is None else f"{v:.1%}" if k == "payment_conversion" else str(v)))
+        t.add_row(*cells)
+    return t
 
 
 @app.command("spotcheck")
 def spotcheck_cmd(
     period: str = typer.Option(..., "--period", help="考核周期 YYYY-MM"),
-    rate: float = typer.Option(0.05, "--rate", help="每位客服抽检比例 (share of each agent's conversations), 0–1"),
+    rate: float = typer.Option(0.05, "--rate", min=0.0, max=1.0, help="每位客服抽检比例 (share of each agent's conversations), 0–1"),
     seed: int = typer.Option(0, "--seed", help="随机种子 (same seed, same draw)"),
     by: str = typer.Option("qc spotcheck", "--by", help="抽检人 (who drew the sample)"),
     db: Optional[Path] = DbOpt,
@@ -385,47 +681,66 @@ def spotcheck_cmd(
     """抽检：按比例为每位客服抽取会话 (draw a spot-check sample; scorecard `over: sampled` scores only these)."""
     from .scorecard import draw_spot_checks
 
-    con = store.connect(db)
-    try:
-        rows = draw_spot_checks(con, period, rate, seed=seed, drawn_by=by)
-    except ValueError as exc:
-        _fail(str(exc))
+    parse_period(period)
+    if rate <= 0:
+        raise QCError(f"--rate {rate} 必须大于 0 (must be in (0, 1])")
+    if not store.default_db_path(db).exists():
+        store.open_reader(db)       # the clear "database not found" error
+    con = _writer(db)
+    _require_inspection(con, "qc spotcheck")
+    rows = draw_spot_checks(con, period, rate, seed=seed, drawn_by=by)
     t = Table(title=f"抽检 {period}: 新抽取 {len(rows)} 个会话 (rate {rate:.0%}, seed {seed})")
-    t.add_column("客服 agent")
-    t.add_column("会话 conversation")
+    t.add_column("客服 agent", no_wrap=True)
+    t.add_column("会话 conversation", no_wrap=True)
     for agent, conv in rows:
-        t.add_row(agent, conv)
+        t.add_row(T(agent), T(conv))
     console.print(t)
+
+
+class Backend(str, Enum):
+    sklearn = "sklearn"
+    spacy = "spacy"
+    both = "both"
+
+
+class Task(str, Enum):
+    customer_intent = "customer_intent"
+    agent_act = "agent_act"
 
 
 @app.command("train")
 def train_cmd(
-    task: Optional[List[str]] = typer.Option(None, "--task", help="customer_intent | agent_act (default: both)"),
-    backend: str = typer.Option("both", "--backend", help="sklearn | spacy | both (both: train both, keep the better)"),
+    task: Optional[List[Task]] = typer.Option(None, "--task", help="customer_intent | agent_act (default: both)"),
+    backend: Backend = typer.Option(Backend.both, "--backend", help="sklearn | spacy | both (both: train both, keep the better)"),
     with_reviews: bool = typer.Option(False, "--with-reviews", help="把已复核的问题加入训练 (add reviewed findings as examples)"),
     db: Optional[Path] = DbOpt,
     version: Optional[str] = typer.Option(None, "--version", help="版本名 (default: date-datahash)"),
 ):
     """训练分类模型 (train the classifiers; writes models/<task>/<version>/ with its model card)."""
-    from .classify import TASKS, ModelError, train
+    from .classify import TASKS, train
 
-    if backend not in ("sklearn", "spacy", "both"):
-        _fail(f"未知 backend {backend!r}")
-    con = store.connect(db) if with_reviews else None
-    for t in task or list(TASKS):
-        if t not in TASKS:
-            _fail(f"未知任务 {t!r}; 可选 {', '.join(TASKS)}")
-        try:
-            meta = train(t, backend=backend, con=con, with_reviews=with_reviews, version=version)
-        except ModelError as exc:
-            _fail(str(exc))
+    con = _reader(db) if with_reviews else None
+    for t in [x.value for x in task] if task else list(TASKS):
+        meta = train(t, backend=backend.value, con=con, with_reviews=with_reviews, version=version)
         comp = ", ".join(f"{b} macro-F1 {c['macro_f1']:.3f}" for b, c in meta["comparison"].items())
         console.print(f"{t}@{meta['version']}: 采用 {meta['backend']} ({comp}); "
-                      f"训练 {meta['train_examples']} 条（复核 {meta['review_examples']} 条），测试 {meta['test_examples']} 条",
-                      highlight=False)
+                      f"训练 {meta['train_examples']} 条（复核 {meta['review_examples']} 条），测试 {meta['test_examples']} 条")
+
+
+def _load_plugins() -> None:
+    """Commands contributed by other installed packages (entry point group `qc.plugins`),
+    e.g. pipelines' `qc flow`. Loaded only when the CLI runs, never on `import qc`."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="qc.plugins"):
+        try:
+            ep.load()(app)
+        except Exception as exc:  # a broken plugin must not take the CLI down
+            _error(f"插件 {ep.name} 无法加载 (plugin failed to load): {exc}")
 
 
 def main():  # pragma: no cover
+    _load_plugins()
     app()
 
 

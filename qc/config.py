@@ -15,22 +15,7 @@ import yaml
 
 from .errors import ConfigError
 from .paths import CONFIG_FILE
-
-# Known rules and their numeric parameters (name -> must be > 0). Kept here rather than
-# imported from qc.rules so that loading config never imports the rule engine.
-RULE_PARAMS: dict[str, tuple[str, ...]] = {
-    "forbidden_phrase": (),
-    "missing_apology": ("complaint_threshold", "apology_threshold"),
-    "bargain_followup_late": ("window_s", "bargain_threshold"),
-    "repeated_quick_reply": ("min_chars",),
-    "slow_first_response": ("limit_s",),
-    "slow_response": ("limit_s",),
-    "emoji_only_reply": (),
-    "late_urge_to_pay": ("window_s",),
-    "unanswered_question": (),
-    "rude_tone": ("threshold",),
-}
-
+from .rules import BY_ID as RULES_BY_ID
 
 @dataclass(frozen=True)
 class Config:
@@ -44,6 +29,11 @@ class Config:
 
     def rule_enabled(self, rule_id: str) -> bool:
         return bool(self.rule(rule_id).get("enabled", True))
+
+    def rule_params(self, rule_id: str) -> dict[str, Any]:
+        """The rule's declared defaults (qc/rules/<id>.py) overridden by this config."""
+        rule = RULES_BY_ID[rule_id]
+        return {**rule.defaults, **{k: v for k, v in self.rule(rule_id).items() if k != "enabled"}}
 
 
 def _check_tz(file, key, value):
@@ -82,27 +72,25 @@ def load_config(path: str | Path | None = None) -> Config:
     if not isinstance(rules, dict):
         raise ConfigError(path, "rules", "必须是映射 (must be a mapping)")
     for rid, params in rules.items():
-        if rid not in RULE_PARAMS:
-            raise ConfigError(path, f"rules.{rid}", f"未知规则 (unknown rule); known: {sorted(RULE_PARAMS)}")
+        # Rules and their parameters are declared in qc/rules/<id>.py; this file only
+        # overrides them, and is checked against those declarations.
+        rule = RULES_BY_ID.get(rid)
+        if rule is None:
+            raise ConfigError(path, f"rules.{rid}", f"未知规则 (unknown rule); known: {sorted(RULES_BY_ID)}")
         params = params or {}
         if not isinstance(params, dict):
             raise ConfigError(path, f"rules.{rid}", "必须是映射 (must be a mapping)")
+        declared = {p.name: p for p in rule.params}
         for name, value in params.items():
             key = f"rules.{rid}.{name}"
             if name == "enabled":
                 if not isinstance(value, bool):
                     raise ConfigError(path, key, f"必须是 true/false, got {value!r}")
-            elif name in RULE_PARAMS[rid]:
-                if "threshold" in name and value == "auto":
-                    continue    # the model card's threshold (chosen at training, see qc/classify.py)
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise ConfigError(path, key, f"必须是数字{'或 auto' if 'threshold' in name else ''} (must be a number"
-                                      f"{' or auto' if 'threshold' in name else ''}), got {value!r}")
-                if value <= 0:
-                    raise ConfigError(path, key, f"必须大于 0 (must be positive), got {value!r}")
-                if "threshold" in name and value > 1:
-                    raise ConfigError(path, key, f"概率阈值必须在 0 到 1 之间 (a probability), got {value!r}")
+            elif name in declared:
+                problem = declared[name].check(value)
+                if problem:
+                    raise ConfigError(path, key, problem)
             else:
-                raise ConfigError(path, key, f"未知参数 (unknown parameter); known: {list(RULE_PARAMS[rid]) + ['enabled']}")
+                raise ConfigError(path, key, f"未知参数 (unknown parameter); known: {list(declared) + ['enabled']}")
         rules[rid] = params
     return Config(timezone=tz, shop_timezones=dict(shop_tz), rules=rules, source=str(path))

@@ -18,9 +18,9 @@ import yaml
 from . import store
 from .ingest import ingest_paths
 from .inspect import inspect
-from .paths import ROOT
+from .errors import QCError
+from .paths import CASES_DIR
 
-CASES_DIR = ROOT / "tests" / "rule_cases"
 
 # rude_tone is the classifier arm of the forbidden-expression practice (禁用语/态度): on a
 # forbidden_phrase case, a rude_tone finding on the expected message counts as found, and
@@ -45,18 +45,48 @@ class Score:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
 
+KINDS = ("positive", "hard_negative", "paraphrase")
+
+
+class CaseFileError(QCError):
+    pass
+
+
 def load_cases(directory: Path | None = None) -> dict[str, list[dict]]:
+    """Every case file `<rule_id>.yaml` in `directory`: {rule_id: [case, ...]}. A file must
+    name its own rule, and every case needs a unique `name` (its stable id) and a `kind`."""
     directory = Path(directory or CASES_DIR)
     out: dict[str, list[dict]] = {}
     for f in sorted(directory.glob("*.yaml")):
-        doc = yaml.safe_load(f.read_text(encoding="utf-8"))
-        out.setdefault(doc["rule"], []).extend(doc["cases"])
+        try:
+            doc = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise CaseFileError(f"{f}: YAML 格式错误: {exc}") from None
+        if doc.get("rule") != f.stem:
+            raise CaseFileError(f"{f}: rule {doc.get('rule')!r} 与文件名不符 (a case file is named after its rule: "
+                                f"{doc.get('rule')}.yaml)")
+        names: set[str] = set()
+        for i, case in enumerate(doc.get("cases") or [], start=1):
+            name = case.get("name")
+            if not name:
+                raise CaseFileError(f"{f}: case {i}: 缺少 name (every case needs a stable name)")
+            if name in names:
+                raise CaseFileError(f"{f}: case {name!r}: 名称重复 (duplicate case name)")
+            names.add(name)
+            if case.get("kind") not in KINDS:
+                raise CaseFileError(f"{f}: case {name!r}: kind {case.get('kind')!r} not in {KINDS}")
+        out[f.stem] = list(doc.get("cases") or [])
     return out
 
 
-def case_rows(rule: str, idx: int, case: dict) -> tuple[str, list[dict], list[dict]]:
+def case_id(rule: str, case: dict) -> str:
+    """A case's conversation id: from its name, so adding a case renumbers nothing."""
+    return f"case:{rule}:{case['name']}"
+
+
+def case_rows(rule: str, case: dict) -> tuple[str, list[dict], list[dict]]:
     conv = case["conversation"]
-    cid = f"{rule}-{idx:03d}"
+    cid = case_id(rule, case)
     start = datetime.fromisoformat(str(conv.get("start", "2026-11-03T10:00:00+08:00")))
     msgs = []
     for seq, m in enumerate(conv["messages"], start=1):
@@ -90,10 +120,10 @@ def evaluate_cases(workdir: Path, cases_dir: Path | None = None, kinds: tuple[st
     workdir.mkdir(parents=True, exist_ok=True)
     chats, orders, expected, meta = [], [], {}, {}
     for rule, cs in cases.items():
-        for i, c in enumerate(cs):
+        for c in cs:
             if kinds and c.get("kind") not in kinds:
                 continue
-            cid, m, o = case_rows(rule, i, c)
+            cid, m, o = case_rows(rule, c)
             chats.extend(m)
             orders.extend(o)
             expected[cid] = (rule, sorted((e.get("seq") for e in (c.get("expect") or [])), key=lambda x: (x is None, x)))
@@ -108,7 +138,10 @@ def evaluate_cases(workdir: Path, cases_dir: Path | None = None, kinds: tuple[st
         p.unlink(missing_ok=True)
     con = store.connect(db)
     rep = ingest_paths(con, files, config=config)
-    assert rep.total("quarantined") == 0, [r for r in con.execute("SELECT * FROM quarantine").fetchall()]
+    if rep.total("quarantined"):
+        bad = con.execute("SELECT file, line, field, reason FROM quarantine").fetchall()
+        con.close()
+        raise CaseFileError(f"labeled cases produced quarantined rows (a case is malformed): {bad[:3]}")
     inspect(con, all_=True, config=config, use_models=use_models)
     found: dict[tuple[str, str], list] = {}
     for cid, rule_id, seq in con.execute("SELECT conversation_id, rule_id, message_seq FROM findings").fetchall():

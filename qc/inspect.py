@@ -1,32 +1,34 @@
-"""The inspection engine: pick the conversations in scope, run the text stage once over
-the whole batch, run every enabled rule as SQL, replace their findings.
+"""The inspection engine, as named stages. Each stage is a plain function over one DuckDB
+connection and the TEMP tables the stages before it left; tests call them one by one,
+`inspect()` runs them in order and times them (stored in inspect_runs.stages):
 
-Stages (timed, stored in inspect_runs.stages):
-  scope     which conversations: those marked for inspection (default), one day, or all
-  batch     their messages into a temp table `bm` (one row per message)
-  match     one Aho-Corasick pass over the text column -> `mm` (one row per lexicon hit)
-  flags     per-message flags from `mm` -> `bmf`
-  rules     one SQL query per rule -> findings
-  write     replace the scope's rule findings, clear needs_inspection
+  select_scope    which conversations: those marked for inspection (default), one day, or all
+  build_batch     their messages -> `bm` (one row per message, normalised text)
+  match_text      one Aho-Corasick pass over the text column -> `mm` (one row per lexicon hit)
+  flag_messages   per-message flags from `mm` -> `bmf`; the scope's orders -> `scope_orders`
+  classify        customer intents and agent acts as probability columns m_* on `bmf`
+  run_rules       every enabled rule's SQL (qc/rules/sql/<id>.sql) -> `rule_results`
+  store_findings  replace the scope's rule findings in one transaction, clear needs_inspection
+
+Text work is batched: the whole scope goes through the matcher and the classifiers as
+columns. SQL runs through qc.sqlfiles (bound parameters only).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import date
 
 import pyarrow as pa
 
-from . import lexicon
+from . import lexicon, sqlfiles, store
 from .config import Config, load_config
-from .paths import ROOT
+from .paths import RULE_SQL_DIR
 from .rules import RULES, Rule
+from .rules.base import FINDING_COLUMNS
 from .textmatch import matcher, resolve_hits
-
-RULE_SQL_DIR = ROOT / "qc" / "rules" / "sql"
 
 
 @dataclass
@@ -45,11 +47,26 @@ class InspectReport:
         return self.__dict__.copy()
 
 
-def _rule_sql(rule: Rule) -> str:
-    return (RULE_SQL_DIR / rule.sql).read_text(encoding="utf-8").strip().rstrip(";")
+@dataclass
+class Models:
+    """What the classify stage used: {task: tag} ('none' without a model) and the loaded
+    models (for their thresholds)."""
+
+    tags: dict[str, str] = field(default_factory=dict)
+    loaded: dict[str, object] = field(default_factory=dict)
+
+    def tag(self, task: str) -> str:
+        return self.tags.get(task, "none")
 
 
-def _scope(con, day: date | str | None, all_: bool) -> str:
+def rule_statement(rule: Rule) -> str:
+    """A rule's SQL: exactly one SELECT statement (tests/test_rules_meta.py checks it)."""
+    (stmt,) = sqlfiles.statements(RULE_SQL_DIR / rule.sql)
+    return stmt
+
+
+def select_scope(con, day: date | str | None = None, all_: bool = False) -> str:
+    """Stage `scope`: TEMP TABLE scope_conv (one row per conversation to inspect)."""
     if all_:
         con.execute("CREATE OR REPLACE TEMP TABLE scope_conv AS SELECT conversation_id FROM conversations")
         return "all"
@@ -77,7 +94,7 @@ def _halfwidth_sql(col: str) -> str:
     return expr
 
 
-def _build_batch(con) -> int:
+def _batch_table(con) -> int:
     # `row` only identifies a message inside this batch: the table's rowid (a numbering
     # window would cost a single-threaded pass).
     # ntext: the text normalised as qc.text.normalize does (same length: spans stay valid).
@@ -129,7 +146,7 @@ def _build_batch(con) -> int:
                FROM wide_fix w WHERE bm.row = w.row"""
         )
         con.unregister("wide_fix")
-    return con.execute("SELECT count(*) FROM bm").fetchone()[0]
+    return con.execute("SELECT count(*) FROM bm").fetchall()[0][0]
 
 
 def _ack_table(con) -> None:
@@ -140,7 +157,8 @@ def _ack_table(con) -> None:
     con.executemany("INSERT INTO ack_norm VALUES (?)", [(a,) for a in acks])
 
 
-def _flags(con) -> None:
+def flag_messages(con) -> None:
+    """Stage `flags`: per-message lexicon flags from `mm` -> `bmf`; the scope's orders."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE bmf AS
@@ -182,83 +200,16 @@ def _flags(con) -> None:
     )
 
 
-# Which model label a rule's `*_threshold` parameter applies to (config value `auto` = the
-# threshold in that model's card).
-THRESHOLD_LABELS = {
-    ("missing_apology", "complaint_threshold"): ("customer_intent", "complaint"),
-    ("missing_apology", "apology_threshold"): ("agent_act", "apology"),
-    ("bargain_followup_late", "bargain_threshold"): ("customer_intent", "bargain"),
-    ("rude_tone", "threshold"): ("agent_act", "rude"),
-}
-
-
-def _classify(con, use_models: bool, notes: list[str], loaded: dict | None = None) -> dict[str, str]:
-    """Stage `classify`: customer intents and agent acts for the whole batch, as columns
-    m_* (probabilities; NULL without a model) added to bmf. Returns {task: model tag}."""
-    from .classify import ModelError, load_model
-
-    wanted = {"customer_intent": ("customer", ["bargain", "complaint"]),
-              "agent_act": ("agent", ["apology", "followup", "rude"])}
-    tags = {}
-    cols = []
-    for task, (role, labels) in wanted.items():
-        model = None
-        if use_models:
-            try:
-                model = load_model(task)
-            except ModelError as exc:
-                notes.append(f"分类模型不可用，已退回词库 (classifier unavailable, lexicons only): {exc}")
-        if model is None:
-            cols += [f"NULL::DOUBLE AS m_{l}" for l in labels]
-            tags[task] = "none"
-            continue
-        tags[task] = model.tag
-        if loaded is not None:
-            loaded[task] = model
-        # Only typed text: order cards, images and emoji-only messages are not utterances the
-        # models were trained on (an order card read as bargaining is a false finding).
-        tbl = con.sql(f"SELECT row, text FROM bmf WHERE role = '{role}' AND msg_type = 'text' AND NOT emoji_only").to_arrow_table()
-        probs = model.predict_proba(tbl.column("text").to_pylist())
-        data = {"row": tbl.column("row")}
-        for l in labels:
-            data[f"m_{l}"] = pa.array(probs[:, model.labels.index(l)] if len(probs) else [], pa.float64())
-        con.register(f"probs_{task}", pa.table(data))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE p_{task} AS SELECT * FROM probs_{task}")
-        con.unregister(f"probs_{task}")
-        cols += [f"p_{task}.m_{l}" for l in labels]
-    if all(tag == "none" for tag in tags.values()):
-        # lexicons only: empty probability columns, no copy of the batch
-        for c in cols:
-            con.execute(f"ALTER TABLE bmf ADD COLUMN {c.split(' AS ')[1]} DOUBLE")
-        return tags
-    joins = " ".join(f"LEFT JOIN p_{t} USING (row)" for t, tag in tags.items() if tag != "none")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE bmf AS SELECT bmf.*, {', '.join(cols)} FROM bmf {joins}")
-    for t, tag in tags.items():
-        if tag != "none":
-            con.execute(f"DROP TABLE p_{t}")
-    return tags
-
-
-def inspect(con, day: date | str | None = None, all_: bool = False, config: Config | None = None,
-            rules: tuple[Rule, ...] | None = None, use_models: bool = True) -> InspectReport:
-    """Inspect the conversations in scope and replace their rule findings. Idempotent."""
-    config = config or load_config()
-    rules = rules or RULES
-    t0 = time.perf_counter()
-    run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM inspect_runs").fetchone()[0]
-    scope = _scope(con, day, all_)
-    rep = InspectReport(run_id, scope)
-    con.execute("INSERT INTO inspect_runs (run_id, started_at, scope) VALUES (?, now(), ?)", [run_id, scope])
-    rep.conversations = con.execute("SELECT count(*) FROM scope_conv").fetchone()[0]
-    stages = rep.stages
-    stages["scope"] = time.perf_counter() - t0
-
-    t = time.perf_counter()
-    rep.messages = _build_batch(con)
+def build_batch(con) -> int:
+    """Stage `batch`: the scope's messages -> `bm`, and the acknowledgement list."""
+    n = _batch_table(con)
     _ack_table(con)
-    stages["batch"] = time.perf_counter() - t
+    return n
 
-    t = time.perf_counter()
+
+def match_text(con) -> dict[str, str]:
+    """Stage `match`: one Aho-Corasick pass over customer and agent texts -> `mm`.
+    Returns the lexicon versions ({name: name@sha}) findings cite."""
     # Only customer and agent messages are ever judged on their words.
     tbl = con.sql("SELECT row, ntext FROM bm WHERE role IN ('customer', 'agent')").to_arrow_table()
     rows = tbl.column("row").to_numpy()
@@ -270,97 +221,176 @@ def inspect(con, day: date | str | None = None, all_: bool = False, config: Conf
         lambda rs: dict(con.execute("SELECT row, ntext FROM bm WHERE row IN (SELECT unnest(?))", [list(rs)]).fetchall()),
         judged_rows_sql="SELECT row FROM bm WHERE role = 'agent'",
     )
-    stages["match"] = time.perf_counter() - t
+    return m.versions
 
-    t = time.perf_counter()
-    _flags(con)
-    stages["flags"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    models: dict = {}
-    model_tags = _classify(con, use_models, rep.notes, models)
-    rep.models = dict(model_tags)
-    stages["classify"] = time.perf_counter() - t
+# Which role's messages each classifier reads, and the labels the rules use as columns.
+CLASSIFIED = {"customer_intent": ("customer", ("bargain", "complaint")),
+              "agent_act": ("agent", ("apology", "followup", "rude"))}
 
-    t = time.perf_counter()
-    versions = m.versions
-    parts = []
+
+def classify(con, use_models: bool = True, notes: list[str] | None = None) -> Models:
+    """Stage `classify`: customer intents and agent acts for the whole batch, as columns
+    m_<label> (probabilities; NULL without a model) added to `bmf`."""
+    from .classify import ModelError, load_model
+
+    notes = notes if notes is not None else []
+    models = Models()
+    for task in CLASSIFIED:
+        models.tags[task] = "none"
+        if not use_models:
+            continue
+        try:
+            models.loaded[task] = load_model(task)
+            models.tags[task] = models.loaded[task].tag
+        except ModelError as exc:
+            notes.append(f"分类模型不可用，已退回词库 (classifier unavailable, lexicons only): {exc}")
+    selects, joins = [], []
+    for task, (role, labels) in CLASSIFIED.items():
+        model = models.loaded.get(task)
+        if model is None:
+            selects += [f"NULL::DOUBLE AS m_{l}" for l in labels]    # no signal
+            continue
+        # Only typed text: order cards, images and emoji-only messages are not utterances the
+        # models were trained on (an order card read as bargaining is a false finding).
+        tbl = con.sql("SELECT row, text FROM bmf WHERE role = ? AND msg_type = 'text' AND NOT emoji_only",
+                      params=[role]).to_arrow_table()
+        probs = model.predict_proba(tbl.column("text").to_pylist())
+        data = {"row": tbl.column("row")}
+        for l in labels:
+            data[f"m_{l}"] = pa.array(probs[:, model.labels.index(l)] if len(probs) else [], pa.float64())
+        con.register(f"probs_{task}", pa.table(data))
+        selects += [f"probs_{task}.m_{l}" for l in labels]
+        joins.append(f"LEFT JOIN probs_{task} USING (row)")
+    if joins:
+        # one copy of the batch for all model columns
+        con.execute(f"CREATE OR REPLACE TEMP TABLE bmf AS SELECT bmf.*, {', '.join(selects)} FROM bmf {' '.join(joins)}")
+        for task in models.loaded:
+            con.unregister(f"probs_{task}")
+    else:
+        # lexicons only: empty probability columns, no copy of the batch
+        for task, (_, labels) in CLASSIFIED.items():
+            for l in labels:
+                con.execute(f"ALTER TABLE bmf ADD COLUMN m_{l} DOUBLE")
+    return models
+
+
+def rule_params(rule: Rule, config: Config, models: Models, versions: dict[str, str]) -> dict:
+    """Everything a rule's SQL may bind: its parameters (declared defaults, then config),
+    `auto` thresholds resolved from the model card, its severity, the model and lexicon tags."""
+    bind = config.rule_params(rule.id)
+    for name, (task, label) in rule.model_params.items():
+        if bind[name] == "auto":
+            model = models.loaded.get(task)
+            # without the model its probabilities are NULL and the threshold is moot
+            bind[name] = model.threshold(label) if model is not None else 1.0
+    bind.update(severity=rule.severity, intent_model=models.tag("customer_intent"),
+                act_model=models.tag("agent_act"), apology_version=versions.get("apology", "apology"))
+    return bind
+
+
+def run_rules(con, rules: tuple[Rule, ...], config: Config, models: Models, versions: dict[str, str],
+              timings: dict[str, float] | None = None) -> dict[str, int]:
+    """Stage `rules`: each enabled rule's SQL, its rows stamped with rule id, version and
+    category in SQL -> TEMP TABLE rule_results. Returns findings per rule."""
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE rule_results (
+               conversation_id VARCHAR, message_seq INTEGER, agent_id VARCHAR, severity VARCHAR,
+               subcategory VARCHAR, span_start INTEGER, span_end INTEGER, evidence VARCHAR,
+               explanation VARCHAR, score DOUBLE, key VARCHAR,
+               rule_id VARCHAR, rule_version VARCHAR, category VARCHAR)"""
+    )
+    by_rule: dict[str, int] = {}
+    cols = ", ".join(FINDING_COLUMNS)
     for rule in rules:
         if not config.rule_enabled(rule.id):
             continue
-        params = {**rule.params, **{k: v for k, v in config.rule(rule.id).items() if k != "enabled"}}
-        sql = _rule_sql(rule)
-        bind = dict(params)
-        for name, value in params.items():
-            if value == "auto":
-                task, label = THRESHOLD_LABELS[(rule.id, name)]
-                # without the model its probabilities are NULL and the threshold is moot
-                bind[name] = models[task].threshold(label) if task in models else 1.0
-        bind["apology_version"] = versions["apology"]
-        bind["intent_model"] = model_tags["customer_intent"]
-        bind["act_model"] = model_tags["agent_act"]
-        used = {k: v for k, v in bind.items() if re.search(rf"\${k}\b", sql)}
-        tr = time.perf_counter()
-        tbl = con.sql(sql, params=used or None).to_arrow_table()
-        stages[f"rule:{rule.id}"] = time.perf_counter() - tr
-        n = tbl.num_rows
-        rep.by_rule[rule.id] = n
-        if n:
-            tbl = tbl.append_column("rule_id", pa.array([rule.id] * n, pa.string()))
-            tbl = tbl.append_column("rule_version", pa.array([rule.version] * n, pa.string()))
-            tbl = tbl.append_column("category", pa.array([rule.category] * n, pa.string()))
-            parts.append(tbl.select(["conversation_id", "message_seq", "agent_id", "severity", "subcategory",
-                                     "span_start", "span_end", "evidence", "explanation", "score", "key",
-                                     "rule_id", "rule_version", "category"]).cast(_RESULT_SCHEMA))
-    stages["rules"] = time.perf_counter() - t
+        t = time.perf_counter()
+        bind = rule_params(rule, config, models, versions)
+        bind.update(rule_id=rule.id, rule_version=rule.version, rule_category=rule.category)
+        sql = (f"INSERT INTO rule_results SELECT {cols}, $rule_id, $rule_version, $rule_category "
+               f"FROM ({rule_statement(rule)}) AS r")
+        n = sqlfiles.execute(con, sql, bind, where=f"qc/rules/sql/{rule.sql}").fetchall()[0][0]
+        by_rule[rule.id] = n
+        if timings is not None:
+            timings[f"rule:{rule.id}"] = time.perf_counter() - t
+    return by_rule
 
+
+def store_findings(con, run_id: int) -> int:
+    """Stage `write`: replace the scope's rule findings with `rule_results`. The finding id
+    is (conversation, rule, the flagged message's identity, key): the message's content key,
+    not its seq, so a review stays attached when late messages renumber the conversation."""
+    con.execute(
+        "DELETE FROM findings WHERE source = 'rule' AND conversation_id IN (SELECT conversation_id FROM scope_conv)"
+    )
+    n = con.execute(
+        """
+        INSERT INTO findings
+        SELECT
+            substr(sha1(concat_ws(chr(31), n.conversation_id, n.rule_id,
+                                  coalesce(b.msg_key, ''), coalesce(n.key, ''))), 1, 20),
+            n.conversation_id, n.message_seq, n.agent_id, c.shop_id, c.day,
+            n.rule_id, n.rule_version, n.severity, n.category, n.subcategory,
+            n.span_start, n.span_end, n.evidence, n.explanation, 'rule', n.score, ?, now()
+        FROM rule_results n
+        JOIN conversations c USING (conversation_id)
+        LEFT JOIN bm b ON b.conversation_id = n.conversation_id AND b.seq = n.message_seq
+        """,
+        [run_id],
+    ).fetchall()[0][0]
+    con.execute(
+        "UPDATE conversations SET needs_inspection = false WHERE conversation_id IN (SELECT conversation_id FROM scope_conv)"
+    )
+    return n
+
+
+TEMP_TABLES = ("bm", "bmf", "mm", "scope_orders", "rule_results", "ack_norm")
+
+
+def inspect(con, day: date | str | None = None, all_: bool = False, config: Config | None = None,
+            rules: tuple[Rule, ...] | None = None, use_models: bool = True, progress=None) -> InspectReport:
+    """Inspect the conversations in scope and replace their rule findings. Idempotent.
+    `progress(stage_name)` is called as each stage starts (the CLI's progress bar)."""
+    config = config or load_config()
+    rules = rules or RULES
+    t0 = time.perf_counter()
+    run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM inspect_runs").fetchall()[0][0]
+    scope = select_scope(con, day, all_)
+    rep = InspectReport(run_id, scope)
+    con.execute("INSERT INTO inspect_runs (run_id, started_at, scope) VALUES (?, now(), ?)", [run_id, scope])
+    rep.conversations = con.execute("SELECT count(*) FROM scope_conv").fetchall()[0][0]
+    stages = rep.stages
+    stages["scope"] = time.perf_counter() - t0
+
+    def stage(name, fn, *args, **kw):
+        if progress:
+            progress(name)
+        t = time.perf_counter()
+        out = fn(*args, **kw)
+        stages[name] = time.perf_counter() - t
+        return out
+
+    rep.messages = stage("batch", build_batch, con)
+    versions = stage("match", match_text, con)
+    stage("flags", flag_messages, con)
+    models = stage("classify", classify, con, use_models, rep.notes)
+    rep.models = dict(models.tags)
+    rep.by_rule = stage("rules", run_rules, con, rules, config, models, versions, stages)
+    rep.findings = sum(rep.by_rule.values())
+
+    if progress:
+        progress("write")
     t = time.perf_counter()
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(
-            "DELETE FROM findings WHERE source = 'rule' AND conversation_id IN (SELECT conversation_id FROM scope_conv)"
-        )
-        if parts:
-            allf = pa.concat_tables(parts)
-            con.register("new_findings", allf)
-            con.execute(
-                """
-                INSERT INTO findings
-                SELECT
-                    substr(sha1(concat_ws(chr(31), n.conversation_id, n.rule_id,
-                                          coalesce(n.message_seq::VARCHAR, ''), coalesce(n.key, ''))), 1, 20),
-                    n.conversation_id, n.message_seq, n.agent_id, c.shop_id, c.day,
-                    n.rule_id, n.rule_version, n.severity, n.category, n.subcategory,
-                    n.span_start, n.span_end, n.evidence, n.explanation, 'rule', n.score, ?, now()
-                FROM new_findings n JOIN conversations c USING (conversation_id)
-                """,
-                [run_id],
-            )
-            con.unregister("new_findings")
-        con.execute(
-            "UPDATE conversations SET needs_inspection = false WHERE conversation_id IN (SELECT conversation_id FROM scope_conv)"
-        )
-        rep.findings = sum(rep.by_rule.values())
+    with store.transaction(con):
+        store_findings(con, run_id)
         stages["write"] = time.perf_counter() - t
         stages["total"] = time.perf_counter() - t0
         con.execute(
             "UPDATE inspect_runs SET finished_at = now(), conversations = ?, messages = ?, findings = ?, stages = ?, notes = ? WHERE run_id = ?",
             [rep.conversations, rep.messages, rep.findings, json.dumps(stages), json.dumps(rep.notes, ensure_ascii=False), run_id],
         )
-        con.execute("COMMIT")
-        con.execute("CHECKPOINT")  # see qc/ingest.py: DuckDB 2.0.0 same-connection visibility
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    for tmp in ("bm", "bmf", "mm", "scope_orders"):
+    con.execute("CHECKPOINT")  # see qc/ingest.py: DuckDB 2.0.0 same-connection visibility
+    for tmp in TEMP_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {tmp}")
     return rep
-
-
-_RESULT_SCHEMA = pa.schema([
-    ("conversation_id", pa.string()), ("message_seq", pa.int32()), ("agent_id", pa.string()),
-    ("severity", pa.string()), ("subcategory", pa.string()), ("span_start", pa.int32()),
-    ("span_end", pa.int32()), ("evidence", pa.string()), ("explanation", pa.string()),
-    ("score", pa.float64()), ("key", pa.string()), ("rule_id", pa.string()),
-    ("rule_version", pa.string()), ("category", pa.string()),
-])

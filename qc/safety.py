@@ -29,3 +29,32 @@ def mask_pii(text: str) -> str:
         return text
     text = _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
     return _ADDRESS.sub("〔地址已隐藏〕", text)
+
+
+# Terminal control: ESC sequences (CSI/OSC/…), other C0 controls but \t and \n, DEL, C1
+# controls, and bidi overrides that reorder what a reviewer reads (Trojan-source style).
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[PX^_][^\x1b]*(?:\x1b\\)?|[@-Z\\-_])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def for_terminal(v) -> str:
+    """Text safe to print: escape sequences removed, other control characters shown as
+    U+FFFD so a reviewer sees that something was there. Rich markup is not interpreted by
+    our tables (cells are rich Text), so `[/x]` in chat text prints as typed."""
+    if v is None:
+        return ""
+    s = str(v)
+    if "\x1b" in s:
+        s = _ANSI.sub("\ufffd", s)
+    return _CONTROL.sub("\ufffd", s)
+
+
+# Characters openpyxl refuses in a cell (XML 1.0 forbids them).
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def for_sheet(v):
+    """A spreadsheet cell: formulas neutralised and XML-illegal characters replaced."""
+    if isinstance(v, str):
+        v = _XML_ILLEGAL.sub("\ufffd", v)
+    return safe_cell(v)

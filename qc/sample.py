@@ -1122,8 +1122,10 @@ def _amount(rng, shop, product):
     return round(min(max(float(v), a_lo), a_hi), 2)
 
 
-def generate(out_dir, conversations: int = 300, seed: int = 7, start: str = "2026-11-01", days: int = 7) -> dict:
-    """Write chats.jsonl, orders.jsonl and ground_truth.jsonl into out_dir; return counts."""
+def generate(out_dir, conversations: int = 300, seed: int = 7, start: str = "2026-11-01", days: int = 7,
+             progress=None) -> dict:
+    """Write chats.jsonl, orders.jsonl and ground_truth.jsonl into out_dir; return counts.
+    `progress(n)` is called every 1,000 conversations (the CLI's progress bar)."""
     validate_templates()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -1189,6 +1191,8 @@ def generate(out_dir, conversations: int = 300, seed: int = 7, start: str = "202
     dumps = json.dumps
     try:
         for ci in range(n):
+            if progress and ci % 1000 == 0:
+                progress(ci)
             st = starts[ci]
             si = _pick_weighted(rng, shop_weights)
             shop = SHOPS[si]

@@ -14,9 +14,8 @@ from pathlib import Path
 import yaml
 
 from .errors import ConfigError
-from .paths import ROOT
+from .paths import SCORECARD_FILE
 
-SCORECARD_FILE = ROOT / "config" / "scorecard.yaml"
 
 # indicator id -> (中文名, direction): higher is better (+1) or lower is better (-1)
 INDICATORS: dict[str, tuple[str, int]] = {

@@ -1,17 +1,39 @@
 """The DuckDB store: one module owns the schema, versioned with forward migrations.
 
-Open a database with `connect()`; it creates the file (and its folder) and applies every
-migration not yet applied, in order, inside a transaction. Never edit a released
-migration: append a new one.
+Two ways in:
+* `connect()` — writers (ingest, inspect, reviews): creates the file (and its folder) and
+  applies every migration not yet applied, in order, each inside a transaction.
+* `open_reader()` — readers (findings, explain, scorecard, quarantine, eval on a db): the
+  file must exist and be a qc database; it is opened read-only, so a reader never changes
+  a file, works on a read-only file, and runs beside other readers.
+
+DuckDB lets one process write a file, and no other process open it meanwhile; both ways
+in retry briefly while another `qc` holds the lock, then say so (DatabaseBusy) instead of
+a traceback. Never edit a released migration: append a new one.
 """
 
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
+from .errors import QCError
 from .paths import default_db_path
+
+
+class DatabaseBusy(QCError):
+    """Another process (an inspection, an ingest) holds the database file's lock."""
+
+
+class DatabaseMissing(QCError):
+    """A reader was pointed at a file that does not exist (only `qc ingest` creates one)."""
+
+
+class NotAQCDatabase(QCError):
+    """The file is not a qc database (foreign DuckDB, SQLite, corrupt, newer schema)."""
 
 # (version, description, SQL). Grain of each table is stated in its comment.
 MIGRATIONS: list[tuple[int, str, str]] = [
@@ -170,19 +192,140 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        5,
+        "review_latest view",
+        """
+        -- one row per reviewed finding: its latest decision (ties on decided_at broken by
+        -- insertion order). Every reader of review state — qc findings, explain, the
+        -- scorecard, the console, reports — reads this view, never `reviews` directly.
+        CREATE VIEW review_latest AS
+        SELECT finding_id,
+               arg_max(decision, (decided_at, rowid))  AS decision,
+               arg_max(reviewer, (decided_at, rowid))  AS reviewer,
+               arg_max(reason, (decided_at, rowid))    AS reason,
+               max(decided_at)                         AS decided_at,
+               count(*)                                AS decisions
+        FROM reviews GROUP BY finding_id;
+        """,
+    ),
 ]
 
 
-def connect(db: str | Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+LATEST = max(v for v, _, _ in MIGRATIONS)
+# How long to wait for another process's lock before saying the database is busy. An
+# inspection of a night's data takes seconds; a reader that waits a little more than that
+# usually gets in.
+LOCK_WAIT_S = 15.0
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    return "lock" in str(exc).lower() and ("conflicting" in str(exc).lower() or "could not set" in str(exc).lower())
+
+
+_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+
+def _open(path: Path, read_only: bool, wait_s: float | None):
+    wait_s = LOCK_WAIT_S if wait_s is None else wait_s
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        try:
+            # No extension auto-loading: a foreign or corrupt file must never make DuckDB
+            # download anything (only the package registries are reachable).
+            return duckdb.connect(str(path), read_only=read_only, config=_CONFIG)
+        except duckdb.IOException as exc:
+            if _is_lock_error(exc):
+                if time.monotonic() >= deadline:
+                    raise DatabaseBusy(
+                        f"{path}: 数据库正被另一个 qc 进程使用（可能正在质检或导入），请稍后再试 "
+                        f"(the database is in use by another qc process — an inspection or ingest is running; "
+                        f"waited {wait_s:.0f} s)") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+                continue
+            raise NotAQCDatabase(f"{path}: 无法作为 DuckDB 数据库打开 (cannot open as a DuckDB database): "
+                                 f"{str(exc).splitlines()[0]}") from None
+        except duckdb.ConnectionException as exc:
+            if "different configuration" in str(exc):
+                # This process already holds the file (a library caller, a test, with its
+                # own settings): DuckDB shares that instance; connect to it as it is.
+                for cfg in ({"read_only": False, "config": _CONFIG}, {}):
+                    try:
+                        return duckdb.connect(str(path), **cfg)
+                    except duckdb.ConnectionException:
+                        continue
+                raise NotAQCDatabase(f"{path}: {str(exc).splitlines()[0]}") from None
+            raise NotAQCDatabase(f"{path}: 无法作为 DuckDB 数据库打开 (cannot open as a DuckDB database): "
+                                 f"{str(exc).splitlines()[0]}") from None
+        except duckdb.Error as exc:
+            raise NotAQCDatabase(f"{path}: 无法作为 DuckDB 数据库打开 (cannot open as a DuckDB database): "
+                                 f"{str(exc).splitlines()[0]}") from None
+
+
+def _setup(con) -> None:
+    # All instants are shown and computed in UTC; shop-local times live in *_local/day columns.
+    con.execute("SET TimeZone = 'UTC'")
+
+
+def connect(db: str | Path | None = None, read_only: bool = False, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
+    """A writer's connection (creates and migrates). `read_only=True` is `open_reader`."""
+    if read_only:
+        return open_reader(db, wait_s=wait_s)
     path = default_db_path(db)
     if str(path) != ":memory:":
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
-    # All instants are shown and computed in UTC; shop-local times live in *_local/day columns.
-    con.execute("SET TimeZone = 'UTC'")
-    if not read_only:
-        migrate(con)
+    con = _open(path, False, wait_s)
+    _setup(con)
+    migrate(con)
     return con
+
+
+def open_reader(db: str | Path | None = None, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to an existing qc database, at the current schema."""
+    path = default_db_path(db)
+    if not path.exists():
+        raise DatabaseMissing(f"{path}: 数据库文件不存在，请先导入数据 (database not found; create it with "
+                              f"`qc ingest FILE --db {path}`)")
+    if path.is_dir():
+        raise DatabaseMissing(f"{path}: 是文件夹，不是数据库文件 (a folder, not a database file)")
+    con = _open(path, True, wait_s)
+    _setup(con)
+    version = _read_version(con, path)
+    if version < LATEST:
+        # Ours but older: upgrade once with a writer, then read.
+        con.close()
+        connect(path, wait_s=wait_s).close()
+        con = _open(path, True, wait_s)
+        _setup(con)
+    return con
+
+
+def _read_version(con, path) -> int:
+    has = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version' AND table_schema = 'main'"
+    ).fetchall()[0][0]
+    if not has:
+        con.close()
+        raise NotAQCDatabase(f"{path}: 不是 qc 数据库 (not a qc database: no schema_version table)")
+    version = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
+    if version > LATEST:
+        con.close()
+        raise NotAQCDatabase(f"{path}: 数据库版本 {version} 比本程序新 (schema {version} is newer than this qc, {LATEST}); 请升级 qc")
+    return version
+
+
+@contextmanager
+def transaction(con):
+    """BEGIN … COMMIT, or ROLLBACK and re-raise on any error."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def schema_version(con) -> int:
@@ -193,16 +336,26 @@ def schema_version(con) -> int:
 
 
 def migrate(con) -> int:
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    if tables and "schema_version" not in tables:
+        # Someone else's DuckDB file: never add our tables to it.
+        raise NotAQCDatabase(f"{con_path(con)}: 不是 qc 数据库，里面已有别的表 (not a qc database: it holds other tables "
+                             f"{sorted(tables)[:5]}); 请用新的 --db 文件")
     current = schema_version(con)
+    if current > LATEST:
+        raise NotAQCDatabase(f"{con_path(con)}: 数据库版本 {current} 比本程序新 (schema newer than this qc, {LATEST})")
     for version, description, sql in MIGRATIONS:
         if version <= current:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(sql)
             con.execute("INSERT INTO schema_version (version, description) VALUES (?, ?)", [version, description])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
     return schema_version(con)
+
+
+def con_path(con) -> str:
+    try:
+        return con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
+    except Exception:  # pragma: no cover
+        return "<database>"

@@ -52,15 +52,16 @@ def test_findings_jsonl_contract(tmp_path):
     # filters
     r = runner.invoke(app, ["findings", "--db", str(db), "--format", "jsonl", "--rule", "forbidden_phrase", "--agent", "衣选:小雅"])
     assert len(r.output.splitlines()) == 1
-    r = runner.invoke(app, ["findings", "--db", str(db), "--format", "jsonl", "--agent", "nobody"])
-    assert r.output == ""
+    r = runner.invoke(app, ["findings", "--db", str(db), "--format", "jsonl", "--agent", "衣选:小丫"])
+    assert r.exit_code == 2 and "衣选:小丫" in r.output and "did you mean" in r.output and "衣选:小雅" in r.output
 
 
 def test_findings_csv_neutralises_formulas(tmp_path):
     db = setup_db(tmp_path)
     r = runner.invoke(app, ["findings", "--db", str(db), "--format", "csv", "--rule", "forbidden_phrase"])
-    rows = list(csv.DictReader(io.StringIO(r.output)))
-    assert len(rows) == 1
+    assert r.stdout_bytes.startswith(b"\xef\xbb\xbf"), "UTF-8 BOM for Excel"
+    rows = list(csv.DictReader(io.StringIO(r.output.lstrip("\ufeff"))))
+    assert len(rows) == 1 and rows[0]["规则"] == "forbidden_phrase"
     for v in rows[0].values():
         assert not (v or " ")[0] in "=+-@"
 

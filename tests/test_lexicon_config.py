@@ -51,5 +51,5 @@ def test_bad_config(tmp_path, body, key):
 
 def test_shipped_config_loads():
     cfg = load_config()
-    assert cfg.rule("slow_first_response")["limit_s"] == 30
-    assert cfg.rule("bargain_followup_late")["window_s"] == 300
+    assert cfg.rule_params("slow_first_response")["limit_s"] == 30
+    assert cfg.rule_params("bargain_followup_late")["window_s"] == 300

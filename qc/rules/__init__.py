@@ -1,36 +1,48 @@
-"""The rule registry. Rules are listed explicitly: adding a rule = one module here,
-one SQL file in sql/, one entry in config/qc.yaml, one case file in tests/rule_cases/."""
+"""The rule registry: the one list of rules. Adding a rule = its module in this folder
+(metadata, parameters, examples), its SQL in sql/<id>.sql, one entry in `REGISTRY` below,
+and its case file tests/rule_cases/<id>.yaml. tests/test_rules_meta.py refuses anything
+else (a duplicate id, an undeclared parameter, a rule without cases or without SQL).
+"""
 
 from __future__ import annotations
 
-from . import (
-    bargain_followup_late,
-    emoji_only_reply,
-    forbidden_phrase,
-    late_urge_to_pay,
-    missing_apology,
-    repeated_quick_reply,
-    rude_tone,
-    slow_first_response,
-    slow_response,
-    unanswered_question,
-)
-from .base import Rule
+from importlib import import_module
 
-RULES: tuple[Rule, ...] = (
-    forbidden_phrase.RULE,
-    missing_apology.RULE,
-    bargain_followup_late.RULE,
-    repeated_quick_reply.RULE,
-    slow_first_response.RULE,
-    slow_response.RULE,
-    emoji_only_reply.RULE,
-    late_urge_to_pay.RULE,
-    unanswered_question.RULE,
-    rude_tone.RULE,
+from .base import Param, Rule
+
+# Order = the order findings are computed and listed in.
+REGISTRY: tuple[str, ...] = (
+    "forbidden_phrase",
+    "missing_apology",
+    "bargain_followup_late",
+    "repeated_quick_reply",
+    "slow_first_response",
+    "slow_response",
+    "emoji_only_reply",
+    "late_urge_to_pay",
+    "unanswered_question",
+    "rude_tone",
 )
+
+
+def _load() -> tuple[Rule, ...]:
+    rules = []
+    for name in REGISTRY:
+        rule = import_module(f"{__name__}.{name}").RULE
+        if rule.id != name:
+            raise ValueError(f"qc/rules/{name}.py declares id {rule.id!r}: the module is named after its rule id")
+        rules.append(rule)
+    if len({r.id for r in rules}) != len(rules):
+        raise ValueError(f"duplicate rule ids in REGISTRY: {REGISTRY}")
+    return tuple(rules)
+
+
+RULES: tuple[Rule, ...] = _load()
 BY_ID = {r.id: r for r in RULES}
 
 
 def get(rule_id: str) -> Rule:
     return BY_ID[rule_id]
+
+
+__all__ = ["RULES", "BY_ID", "REGISTRY", "Rule", "Param", "get"]

@@ -4,11 +4,19 @@ The customer bargained, went silent without ordering, and no agent message follo
 agent's answer to the customer's last message within `window_s` (default 300 s).
 Practice: follow up (追单) within about 5 minutes.
 
+Definition: The customer bargained (`bargain.txt` cue in a customer message). Let L be the
+customer's last message (at or after the bargaining) and A the first agent message after L.
+If A exists, the customer did not order (no `ordered.txt` cue and no `msg_type=order`
+customer message after the bargaining, and no order in `orders` by that customer/shop
+between the bargaining and A + window), and no agent message follows A within `window_s`
+(300 s) → finding at A. A follow-up at 240 s is fine; one at 360 s, or none, is a finding.
+Flagged message (`message_seq`): the agent's answer to the customer's last message.
+
 违规 (violating):  顾客「能便宜点吗」 客服「亲这是活动价」 …（6 分钟无追单，顾客未下单）
 合规 (compliant):  顾客「能便宜点吗」 客服「亲这是活动价」 客服（4 分钟后）「今天下单给您备注优先发货哦」
 """
 
-from .base import Rule
+from .base import Param, Rule
 
 RULE = Rule(
     id="bargain_followup_late",
@@ -19,6 +27,11 @@ RULE = Rule(
     description="顾客议价后沉默且未下单，客服在回答后规定时间内没有追单",
     violating="顾客：能便宜点吗 / 客服：亲这是活动价 / （6 分钟内没有追单，顾客未下单）",
     compliant="顾客：能便宜点吗 / 客服：亲这是活动价 / 客服（4 分钟后）：今天下单给您备注优先发货哦",
-    sql="bargain_followup_late.sql",
-    params={"window_s": 300, "bargain_threshold": "auto"},
+    params=(
+        Param("window_s", int, 300, help="议价后追单时限（秒）；practice: follow up within ~5 minutes"),
+        Param("bargain_threshold", float, "auto", max=1, model=("customer_intent", "bargain"),
+              help="p(bargain) at which a customer message counts as bargaining without a lexicon cue"),
+    ),
+    review_labels={"customer_intent": "bargain"},
+    review_text="bargain_seq",
 )

@@ -4,6 +4,11 @@ An agent message contains a phrase of lexicons/forbidden.txt (word-aware for 1�
 character entries, allow-list applied). Severity and sub-category come from the lexicon;
 `redline` (辱骂) fails the conversation.
 
+Definition: An agent message contains a phrase of `forbidden.txt`. One finding per message
+(evidence lists every phrase; severity = the most severe). Severity `redline` (辱骂) fails the
+conversation.
+Flagged message (`message_seq`): the agent message.
+
 违规 (violating):  客服「已经很低了，爱买不买」
 合规 (compliant):  客服「这款滚筒洗衣机已经是活动价了，我帮您申请一份赠品」
 """
@@ -19,5 +24,6 @@ RULE = Rule(
     description="客服消息包含禁用语（硬拒议价、推诿、不耐烦、讥讽、命令、辱骂）",
     violating="客服：已经很低了，爱买不买",
     compliant="客服：这款滚筒洗衣机已经是活动价了，我帮您申请一份赠品",
-    sql="forbidden_phrase.sql",
+    review_labels={"agent_act": "rude"},
+    dismissal_teaches=True,
 )

@@ -5,11 +5,17 @@ The same (or near-same: punctuation, spaces and emoji ignored) agent reply of at
 (lexicons/ack.txt: 好的亲, 嗯嗯) are exempt; the same template in different conversations
 is fine.
 
+Definition: The same normalised agent text (whitespace, punctuation and emoji removed; ≥
+`min_chars` = 6 characters; not an `ack.txt` phrase) is sent 2+ times by agents in one
+conversation. One finding per repeated text, evidence lists all its seqs. The same template
+in **different** conversations is fine.
+Flagged message (`message_seq`): the second occurrence.
+
 违规 (violating):  客服「亲，这款是现货，48小时内发货哦」…客服「亲，这款是现货，48小时内发货哦！」
 合规 (compliant):  客服「好的亲」…客服「好的亲」
 """
 
-from .base import Rule
+from .base import Param, Rule
 
 RULE = Rule(
     id="repeated_quick_reply",
@@ -20,6 +26,5 @@ RULE = Rule(
     description="同一会话中客服重复发送相同（或几乎相同）的快捷回复",
     violating="客服：亲，这款是现货，48小时内发货哦 / …… / 客服：亲，这款是现货，48小时内发货哦！",
     compliant="客服：好的亲 / …… / 客服：好的亲",
-    sql="repeated_quick_reply.sql",
-    params={"min_chars": 6},
+    params=(Param("min_chars", int, 6, help="shorter replies (好的亲, 嗯嗯) are never repeated quick replies"),),
 )

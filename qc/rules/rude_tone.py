@@ -5,11 +5,15 @@ the customer around (不耐烦/冷淡/讥讽/命令) at or above `threshold`, an
 phrase already flagged it. Catches what the lexicon never wrote down (爱要不要, 你自己不会
 看吗). The finding names model@version and its probability.
 
+Definition: `agent_act` p(rude) ≥ `threshold` (`auto`) and no forbidden phrase flagged the
+message; severity high at p ≥ 0.97. Evidence: model@version and p.
+Flagged message (`message_seq`): the agent message.
+
 违规 (violating):  客服「你自己不会看详情吗，问这么多」
 合规 (compliant):  客服「亲，详情页第三张图有尺码表，我也可以帮您量一下哦」
 """
 
-from .base import Rule
+from .base import Param, Rule
 
 RULE = Rule(
     id="rude_tone",
@@ -20,6 +24,10 @@ RULE = Rule(
     description="分类模型判断客服语气不耐烦、冷淡、讥讽或命令（词库未命中的说法）",
     violating="客服：你自己不会看详情吗，问这么多",
     compliant="客服：亲，详情页第三张图有尺码表，我也可以帮您量一下哦",
-    sql="rude_tone.sql",
-    params={"threshold": "auto"},
+    params=(
+        Param("threshold", float, "auto", max=1, model=("agent_act", "rude"), help="p(rude) that makes a finding"),
+        Param("high_threshold", float, 0.97, max=1, help="p(rude) at or above which the finding is high severity"),
+    ),
+    review_labels={"agent_act": "rude"},
+    dismissal_teaches=True,
 )

@@ -5,6 +5,12 @@ a bare acknowledgement such as 好的 is not a question) and no human agent mess
 follows. Only conversations with at least one agent message are judged: one that never
 reached a human is a queue problem, not an agent's.
 
+Definition: The conversation's last customer block contains a question (`question.txt` cue;
+a message that is only an `ack.txt` phrase is not a question) and no agent message follows
+it. Only conversations with at least one agent message are judged (one that never reached a
+human is a queue problem).
+Flagged message (`message_seq`): the customer question.
+
 违规 (violating):  …客服「亲，已为您登记」 顾客「那什么时候能发货？」（会话结束）
 合规 (compliant):  …客服「亲，已为您登记」 顾客「好的谢谢」（会话结束）
 """
@@ -20,5 +26,4 @@ RULE = Rule(
     description="会话以顾客的提问结束，客服没有回复",
     violating="客服：亲，已为您登记 / 顾客：那什么时候能发货？（会话结束）",
     compliant="客服：亲，已为您登记 / 顾客：好的谢谢（会话结束）",
-    sql="unanswered_question.sql",
 )

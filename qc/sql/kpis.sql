@@ -81,7 +81,7 @@ WITH conv AS (
     JOIN (SELECT conversation_id, count(*) AS n FROM cm WHERE role = 'customer' GROUP BY ALL) c USING (conversation_id)
     GROUP BY ac.agent_id
 ), latest AS (
-    SELECT finding_id, arg_max(decision, decided_at) AS decision FROM reviews GROUP BY finding_id
+    SELECT finding_id, decision FROM review_latest   -- the store's one definition of 'latest'
 ), fcat AS (
     SELECT f.agent_id,
            count(*) FILTER (WHERE f.category = '业务类') AS findings_business,

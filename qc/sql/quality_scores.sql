@@ -7,7 +7,7 @@
 -- (抽检) or holding a reviewed finding — are scored; 'inspected': every inspected one.
 CREATE OR REPLACE TEMP TABLE quality_scores AS
 WITH latest AS (
-    SELECT finding_id, arg_max(decision, decided_at) AS decision FROM reviews GROUP BY finding_id
+    SELECT finding_id, decision FROM review_latest   -- the store's one definition of 'latest'
 ), f AS (
     SELECT f.finding_id, f.conversation_id, f.agent_id, f.rule_id, f.severity, f.category,
            epoch(c.started_at) AS t

@@ -44,7 +44,7 @@ SELECT
     x.conversation_id,
     x.aseq                      AS message_seq,
     x.agent_id,
-    'medium'                    AS severity,
+    $severity::VARCHAR          AS severity,
     NULL::VARCHAR               AS subcategory,
     NULL::INTEGER               AS span_start,
     NULL::INTEGER               AS span_end,

@@ -38,7 +38,7 @@ SELECT
     conversation_id,
     first_seq                   AS message_seq,
     agent_id,
-    'medium'                    AS severity,
+    $severity::VARCHAR          AS severity,
     NULL::VARCHAR               AS subcategory,
     NULL::INTEGER               AS span_start,
     NULL::INTEGER               AS span_end,

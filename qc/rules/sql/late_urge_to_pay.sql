@@ -23,7 +23,7 @@ SELECT
     o.conversation_id,
     NULL::INTEGER               AS message_seq,
     coalesce(o.order_agent, la.agent_id) AS agent_id,
-    'medium'                    AS severity,
+    $severity::VARCHAR          AS severity,
     NULL::VARCHAR               AS subcategory,
     NULL::INTEGER               AS span_start,
     NULL::INTEGER               AS span_end,

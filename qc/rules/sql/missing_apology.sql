@@ -26,7 +26,7 @@ SELECT
     a.conversation_id,
     a.cseq                       AS message_seq,
     a.agent_id,
-    'high'                       AS severity,
+    $severity::VARCHAR          AS severity,
     coalesce(cue.kind, '模型识别') AS subcategory,
     cue.span_start, cue.span_end,
     to_json({'complaint_cue': cue.phrase, 'kind': cue.kind, 'lexicon': cue.source,

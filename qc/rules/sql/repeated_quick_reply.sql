@@ -19,7 +19,7 @@ SELECT
     conversation_id,
     seqs[2]                     AS message_seq,
     agents[2]                   AS agent_id,
-    'low'                       AS severity,
+    $severity::VARCHAR          AS severity,
     NULL::VARCHAR               AS subcategory,
     NULL::INTEGER               AS span_start,
     NULL::INTEGER               AS span_end,

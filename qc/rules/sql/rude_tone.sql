@@ -4,7 +4,7 @@ SELECT
     conversation_id,
     seq                         AS message_seq,
     agent_id,
-    CASE WHEN m_rude >= 0.97 THEN 'high' ELSE 'medium' END AS severity,
+    CASE WHEN m_rude >= $high_threshold THEN 'high' ELSE $severity::VARCHAR END AS severity,
     '语气' AS subcategory,
     NULL::INTEGER               AS span_start,
     NULL::INTEGER               AS span_end,

@@ -12,7 +12,7 @@ SELECT
     f.conversation_id,
     f.aseq                      AS message_seq,
     a.agent_id,
-    'medium'                    AS severity,
+    $severity::VARCHAR          AS severity,
     NULL::VARCHAR               AS subcategory,
     NULL::INTEGER               AS span_start,
     NULL::INTEGER               AS span_end,

@@ -20,7 +20,7 @@ SELECT
     r.conversation_id,
     a.seq                       AS message_seq,
     a.agent_id,
-    'low'                       AS severity,
+    $severity::VARCHAR          AS severity,
     NULL::VARCHAR               AS subcategory,
     NULL::INTEGER               AS span_start,
     NULL::INTEGER               AS span_end,

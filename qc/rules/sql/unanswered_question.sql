@@ -14,7 +14,7 @@ SELECT
     t.conversation_id,
     t.qseq                      AS message_seq,
     t.agent_id,
-    'high'                      AS severity,
+    $severity::VARCHAR          AS severity,
     NULL::VARCHAR               AS subcategory,
     NULL::INTEGER               AS span_start,
     NULL::INTEGER               AS span_end,
