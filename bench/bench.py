@@ -43,7 +43,7 @@ def main(argv=None):
     # Generate in a child process so the measured process starts clean (no 1M dicts to
     # garbage-collect in the middle of the ingest timing).
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "qc.sample", "--conversations", str(args.conversations),
+    proc = subprocess.run([sys.executable, "-m", "tools.sample", "--conversations", str(args.conversations),
                            "--seed", str(args.seed), "--out", str(data)], check=True, capture_output=True, text=True)
     counts = json.loads(proc.stdout)
     gen_s = time.perf_counter() - t

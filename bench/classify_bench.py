@@ -41,7 +41,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="qc-classify-bench-"))
     try:
-        subprocess.run([sys.executable, "-m", "qc.sample", "--conversations", str(args.conversations),
+        subprocess.run([sys.executable, "-m", "tools.sample", "--conversations", str(args.conversations),
                         "--seed", str(args.seed), "--out", str(tmp)], check=True, capture_output=True)
         tbl = pj.read_json(tmp / "chats.jsonl")
     finally:

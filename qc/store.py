@@ -14,6 +14,7 @@ a traceback. Never edit a released migration: append a new one.
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -216,7 +217,7 @@ LATEST = max(v for v, _, _ in MIGRATIONS)
 # How long to wait for another process's lock before saying the database is busy. An
 # inspection of a night's data takes seconds; a reader that waits a little more than that
 # usually gets in.
-LOCK_WAIT_S = 15.0
+LOCK_WAIT_S = float(os.environ.get("QC_LOCK_WAIT_S", "15"))
 
 
 def _is_lock_error(exc: Exception) -> bool:

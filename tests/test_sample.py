@@ -7,7 +7,7 @@ from qc.evaluate import evaluate_ground_truth
 from qc.ingest import ingest_paths
 from qc.inspect import inspect
 from qc.paths import ROOT
-from qc.sample import generate
+from tools.sample import generate
 
 
 def digest(d):

@@ -1,7 +1,7 @@
 """Deterministic sample data: realistic shop chats and orders, with injected rule
 violations and their ground truth.
 
-    python -m qc.sample --conversations 300 --seed 7 --out data/generated
+    python -m tools.sample --conversations 300 --seed 7 --out data/generated
 
 Writes into the output folder:
 
@@ -41,8 +41,8 @@ from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-try:  # the project's lexicon folder (honours QC_HOME); plain path when run standalone
-    from .paths import LEXICON_DIR
+try:  # the project's lexicon folder (honours QC_HOME)
+    from qc.paths import LEXICON_DIR
 except ImportError:  # pragma: no cover
     LEXICON_DIR = Path(__file__).resolve().parent.parent / "lexicons"
 
@@ -1397,7 +1397,7 @@ def generate(out_dir, conversations: int = 300, seed: int = 7, start: str = "202
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m qc.sample", description="生成样例聊天、订单及标注 (sample data with ground truth)")
+    ap = argparse.ArgumentParser(prog="python -m tools.sample", description="生成样例聊天、订单及标注 (sample data with ground truth)")
     ap.add_argument("--conversations", "-n", type=int, default=300)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--out", type=Path, default=Path("data/generated"))

@@ -1,0 +1,113 @@
+"""The findings layer: one query with the latest review status, used by findings, explain
+and the scorecard; the decision trace; the same findings on the bundled sample as before
+the rule-house refactor."""
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from qc import findings as F
+from qc import store
+from qc.cli import app
+from qc.ingest import ingest_paths
+from qc.inspect import inspect
+from qc.paths import SAMPLE_DIR
+
+from .conftest import write_jsonl
+
+runner = CliRunner()
+
+CHAT = [
+    {"conversation_id": "yx-07", "ts": "2026-11-04 20:00:00", "role": "customer", "customer_id": "tb_林", "shop_id": "衣选服饰",
+     "text": "这件羽绒服能便宜点吗？"},
+    {"conversation_id": "yx-07", "ts": "2026-11-04 20:00:12", "role": "agent", "agent_id": "衣选:小雅", "shop_id": "衣选服饰",
+     "text": "已经很低了，不议价"},
+    {"conversation_id": "yx-07", "ts": "2026-11-04 20:00:30", "role": "customer", "customer_id": "tb_林", "shop_id": "衣选服饰",
+     "text": "好吧，我再看看"},
+    {"conversation_id": "yx-07", "ts": "2026-11-04 20:00:40", "role": "agent", "agent_id": "衣选:小雅", "shop_id": "衣选服饰",
+     "text": "亲，有需要随时联系哦"},
+]
+
+
+def _db(tmp_path):
+    db = tmp_path / "f.duckdb"
+    con = store.connect(db)
+    ingest_paths(con, [write_jsonl(tmp_path / "c.jsonl", CHAT)])
+    inspect(con)
+    return con, db
+
+
+def _jsonl(db, *args):
+    r = runner.invoke(app, ["findings", "--db", str(db), "--format", "jsonl", *args])
+    assert r.exit_code == 0, r.output
+    return [json.loads(l) for l in r.output.splitlines()]
+
+
+def test_dismissed_finding_shows_dismissed_in_findings_explain_and_scorecard(tmp_path):
+    con, db = _db(tmp_path)
+    before = {x["rule_id"]: x for x in _jsonl(db)}
+    assert before["forbidden_phrase"]["review_status"] == "pending"
+    card = runner.invoke(app, ["scorecard", "--period", "2026-11", "--db", str(db), "--format", "jsonl"])
+    q_before = json.loads(card.output.splitlines()[0])["quality_score"]
+
+    fid = before["forbidden_phrase"]["finding_id"]
+    con.execute("INSERT INTO reviews VALUES (?, 'confirmed', '质检:阿芳', '确认', '2026-11-05 09:00:00+08')", [fid])
+    con.execute("INSERT INTO reviews VALUES (?, 'dismissed', '质检:阿芳', '活动价说明，语气正常', '2026-11-05 09:05:00+08')", [fid])
+    con.close()
+
+    after = {x["rule_id"]: x for x in _jsonl(db)}
+    assert after["forbidden_phrase"]["review_status"] == "dismissed"          # the latest decision
+    assert after["forbidden_phrase"]["review_reason"] == "活动价说明，语气正常"
+    assert after["bargain_followup_late"]["review_status"] == "pending"
+    assert [x["rule_id"] for x in _jsonl(db, "--status", "dismissed")] == ["forbidden_phrase"]
+
+    r = runner.invoke(app, ["explain", "yx-07", "--db", str(db)])
+    assert r.exit_code == 0, r.output
+    line = next(l for l in r.output.splitlines() if "forbidden_phrase" in l)
+    assert "已驳回" in line and fid in line
+
+    card = runner.invoke(app, ["scorecard", "--period", "2026-11", "--db", str(db), "--format", "jsonl"])
+    q_after = json.loads(card.output.splitlines()[0])["quality_score"]
+    assert q_after > q_before, (q_before, q_after)
+
+
+def test_finding_explains_itself(tmp_path):
+    con, _ = _db(tmp_path)
+    fp = F.query(con, F.Filter(rule="forbidden_phrase"))[0]
+    t = fp.trace
+    assert t["rule"] == "forbidden_phrase@1.0" and t["message_seq"] == 2 and t["span"] == [0, 5]
+    assert {s["phrase"] for s in t["sources"]} == {"已经很低了", "不议价"}
+    assert all(s["lexicon"].startswith("lexicons/forbidden.txt:") for s in t["sources"])
+    late = F.query(con, F.Filter(rule="bargain_followup_late"))[0]
+    assert late.trace["params"]["window_s"] == 300
+    tr = F.transcript(con, "yx-07")
+    assert [m.seq for m in tr.messages] == [1, 2, 3, 4] and tr.messages[1].gap_s == 12
+    assert {f.rule_id for f in tr.findings_at(2)} == {"forbidden_phrase"}
+    assert F.transcript(con, "nope") is None
+
+
+def test_review_survives_late_messages_that_renumber(tmp_path):
+    con, db = _db(tmp_path)
+    fid = F.query(con, F.Filter(rule="forbidden_phrase"))[0].finding_id
+    con.execute("INSERT INTO reviews VALUES (?, 'dismissed', '质检:阿芳', '误报', now())", [fid])
+    # a late export holds an earlier customer message: everything after it is renumbered
+    ingest_paths(con, [write_jsonl(tmp_path / "late.jsonl", [
+        {"conversation_id": "yx-07", "ts": "2026-11-04 19:59:50", "role": "customer", "customer_id": "tb_林",
+         "shop_id": "衣选服饰", "text": "在吗"}])])
+    inspect(con)
+    fp = F.query(con, F.Filter(rule="forbidden_phrase"))[0]
+    assert fp.message_seq == 3 and fp.finding_id == fid and fp.review_status == "dismissed"
+
+
+def test_same_findings_on_the_bundled_sample_as_before_the_refactor(tmp_path):
+    """tests/data/sample_findings.jsonl was written by the pre-refactor engine (commit
+    1310696); the rule house must reproduce it finding for finding."""
+    con = store.connect(tmp_path / "s.duckdb")
+    ingest_paths(con, [SAMPLE_DIR / "chats.jsonl", SAMPLE_DIR / "orders.jsonl"])
+    inspect(con)
+    keep = ("conversation_id", "rule_id", "rule_version", "message_seq", "agent_id", "severity", "category",
+            "subcategory", "span_start", "span_end", "evidence", "explanation")
+    got = sorted(json.dumps({k: f.as_dict()[k] for k in keep}, ensure_ascii=False, sort_keys=True) for f in F.query(con))
+    want = sorted(l for l in (Path(__file__).parent / "data" / "sample_findings.jsonl").read_text(encoding="utf-8").splitlines() if l)
+    assert got == want

@@ -1,0 +1,12 @@
+"""The sample-data generator: deterministic shop chats, orders and their ground truth.
+
+    qc sample --conversations 300 --seed 7 --out data/generated
+    python -m tools.sample --conversations 300 --seed 7 --out data/generated
+
+Test data, not product: it lives outside the `qc` library and joins the `qc` command line
+through the `qc.plugins` entry point (tools/sample/cli.py).
+"""
+
+from .generator import generate, validate_templates
+
+__all__ = ["generate", "validate_templates"]
