@@ -148,6 +148,11 @@ def _require_inspection(con, what: str) -> None:
                       f"run `qc inspect` before `{what}`)")
 
 
+def _check_limit(limit: int) -> None:
+    if limit < 0:
+        raise QCError(f"--limit {limit} 不能为负数 (must be 0 = all, or a positive number of rows)")
+
+
 def _check_rule(rule: str | None) -> None:
     from .rules import BY_ID
 
@@ -256,10 +261,11 @@ class RowFormat(str, Enum):
 def quarantine(
     db: Optional[Path] = DbOpt,
     file: Optional[str] = typer.Option(None, "--file", help="只看某个文件 (only rows from this file path)"),
-    limit: int = typer.Option(50, "--limit", min=0, help="最多显示多少行 (0 = all)"),
+    limit: int = typer.Option(50, "--limit", help="最多显示多少行 (0 = all)"),
     fmt: RowFormat = typer.Option(RowFormat.table, "--format", help="table | jsonl"),
 ):
     """列出被隔离的坏行 (list quarantined rows: file, line, field, reason)."""
+    _check_limit(limit)
     con = _reader(db)
     sql = "SELECT file, line, field, reason, raw FROM quarantine"
     params: list = []
@@ -374,13 +380,14 @@ def findings(
     agent: Optional[str] = typer.Option(None, "--agent", help="只看某个客服 (agent_id)"),
     date_: Optional[str] = typer.Option(None, "--date", help="只看某一天 (YYYY-MM-DD | today | yesterday)"),
     status: Optional[Status] = typer.Option(None, "--status", help="只看某复核状态 (pending | confirmed | dismissed | appealed …)"),
-    limit: int = typer.Option(200, "--limit", min=0, help="table 格式最多显示多少行 (0 = all)"),
+    limit: int = typer.Option(200, "--limit", help="table 格式最多显示多少行 (0 = all)"),
     mask: bool = typer.Option(True, "--mask/--no-mask", help="csv 中隐藏手机号和地址 (mask phones/addresses in csv, which leaves the team)"),
     headers: Headers = typer.Option(Headers.zh, "--headers", help="csv 表头: zh (Excel) | en (field names)"),
 ):
     """列出质检问题 (list findings, with their latest review status) — jsonl/csv for other tools, table for people."""
     from . import findings as F
 
+    _check_limit(limit)
     _check_rule(rule)
     day = parse_day(date_, _config().timezone)
     con = _reader(db)

@@ -278,8 +278,12 @@ def connect(db: str | Path | None = None, read_only: bool = False, wait_s: float
     if str(path) != ":memory:":
         path.parent.mkdir(parents=True, exist_ok=True)
     con = _open(path, False, wait_s)
-    _setup(con)
-    migrate(con)
+    try:
+        _setup(con)
+        migrate(con)
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
