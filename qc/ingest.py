@@ -144,37 +144,37 @@ def iter_input_files(paths: Iterable[str | Path]) -> list[Path]:
 def _decode(raw: bytes) -> tuple[str, str, list[tuple[int, str]]]:
     """Decode a whole file. Returns (text, encoding, bad_lines) where bad_lines are
     (line number, reason) of lines that could not be decoded (their text is blanked so
-    line numbers stay right)."""
+    line numbers stay right).
+
+    A file that is all UTF-8 is UTF-8. Otherwise it is decoded line by line: a line that is
+    valid UTF-8 is UTF-8 (exports concatenated from two tools mix encodings, and GB18030
+    would decode UTF-8 bytes into mojibake without an error: 你好 -> 浣犲ソ), any other line
+    GB18030 (a superset of GBK/GB2312); a line neither can decode is quarantined."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw, bom = raw[3:], True
     else:
         bom = False
-    for enc in ("utf-8", "gb18030"):
-        try:
-            return raw.decode(enc), ("utf-8-sig" if bom and enc == "utf-8" else enc), []
-        except UnicodeDecodeError:
-            continue
-    # Mixed or damaged: pick the encoding that decodes more lines, quarantine the rest.
-    lines = raw.split(b"\n")
-    best = None
-    for enc in ("utf-8", "gb18030"):
-        ok = 0
-        for ln in lines:
-            try:
-                ln.decode(enc)
-                ok += 1
-            except UnicodeDecodeError:
-                pass
-        if best is None or ok > best[1]:
-            best = (enc, ok)
-    enc = best[0]
+    try:
+        return raw.decode("utf-8"), ("utf-8-sig" if bom else "utf-8"), []
+    except UnicodeDecodeError:
+        pass
     out, bad = [], []
-    for i, ln in enumerate(lines, start=1):
+    used = {"utf-8": 0, "gb18030": 0}
+    for i, ln in enumerate(raw.split(b"\n"), start=1):
         try:
-            out.append(ln.decode(enc))
+            out.append(ln.decode("utf-8"))
+            if any(c > 0x7F for c in ln):
+                used["utf-8"] += 1
+            continue
+        except UnicodeDecodeError:
+            pass
+        try:
+            out.append(ln.decode("gb18030"))
+            used["gb18030"] += 1
         except UnicodeDecodeError as exc:
             out.append("")
-            bad.append((i, f"无法解码的字节 (undecodable bytes for {enc}) at byte {exc.start}"))
+            bad.append((i, f"无法解码的字节 (undecodable bytes: neither UTF-8 nor GB18030) at byte {exc.start}"))
+    enc = "gb18030" if not used["utf-8"] else "gb18030+utf-8" if used["gb18030"] else "utf-8"
     return "\n".join(out), enc, bad
 
 
@@ -270,26 +270,124 @@ def read_file(path: Path) -> Staged:
             table = _split_lines(text, {b[0] for b in bad})
         return Staged("jsonl", encoding, table, pre_bad, sha)
     if kind == "json":
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputFileError(path, f"JSON 数组无法解析 (line {exc.lineno}, col {exc.colno}): {exc.msg}") from None
-        if not isinstance(items, list):
-            raise InputFileError(path, "JSON 文件顶层必须是数组或每行一个对象 (JSON Lines)")
-        raws = [json.dumps(it, ensure_ascii=False) for it in items]
+        lines, raws = _json_array_items(text, pre_bad)
         # For a JSON array, "line" is the item's 1-based position in the array.
-        return Staged("json", encoding, _json_table(list(range(1, len(raws) + 1)), raws), pre_bad, sha)
+        return Staged("json", encoding, _json_table(lines, raws), pre_bad, sha)
     return _read_csv(path, text, encoding, pre_bad, sha)
 
 
+def _json_array_items(text: str, pre_bad: list) -> tuple[list[int], list[str]]:
+    """The items of a JSON array, one at a time: a damaged item or a truncated tail costs
+    only itself (quarantined with its item number), never the good items before it."""
+    dec = json.JSONDecoder()
+    i = text.index("[") + 1
+    n = len(text)
+    lines, raws = [], []
+    item = 0
+
+    def skip(i):
+        while i < n and text[i] in " \t\r\n":
+            i += 1
+        return i
+
+    i = skip(i)
+    if i < n and text[i] == "]":
+        return lines, raws
+    while i < n:
+        item += 1
+        try:
+            obj, j = dec.raw_decode(text, i)
+        except json.JSONDecodeError as exc:
+            tail = text[i:i + 200]
+            pre_bad.append((item, "(整项)", f"JSON 数组第 {item} 项无法解析，之后的内容也无法读取 (item {item} and the rest "
+                                           f"of the array are unreadable: {exc.msg}; the array may be truncated)", tail))
+            break
+        try:
+            raw = json.dumps(obj, ensure_ascii=False)
+            raw.encode("utf-8")
+        except UnicodeEncodeError:
+            pre_bad.append((item, "(整项)", "包含无效的 Unicode 代理字符 (invalid unicode: a lone surrogate such as \\ud800)",
+                            json.dumps(obj)[:2000]))
+        else:
+            lines.append(item)
+            raws.append(raw)
+        i = skip(j)
+        if i < n and text[i] == ",":
+            i = skip(i + 1)
+            continue
+        if i < n and text[i] == "]":
+            break
+        if i >= n:
+            pre_bad.append((item + 1, "(整项)", "JSON 数组没有结束 (the array is truncated: no closing ])", ""))
+            break
+        pre_bad.append((item + 1, "(整项)", f"JSON 数组第 {item + 1} 项前缺少逗号 (expected , or ])", text[i:i + 200]))
+        break
+    return lines, raws
+
+
+# A quoted CSV field may hold newlines (a chat message of several lines), but not this many:
+# past it, an opening quote that never closes is a broken row, not a long message.
+CSV_MAX_RECORD_LINES = 200
+
+
+def _csv_records(text: str):
+    """(first physical line, fields, raw) per CSV record; fields is None for a record whose
+    quote never closes (within CSV_MAX_RECORD_LINES lines or before the end of the file):
+    that one line is rejected and reading resumes on the next line, so one stray `"好的`
+    costs one row, not every row after it."""
+    lines = text.split("\n")
+    n = len(lines)
+    i = 0
+    while i < n:
+        j = i
+        state = _quote_state(lines[i], False)
+        while state and j + 1 < n and j - i < CSV_MAX_RECORD_LINES:
+            j += 1
+            state = _quote_state(lines[j], True)
+        if state:
+            yield i + 1, None, lines[i].rstrip("\r")
+            i += 1
+            continue
+        rec = "\n".join(lines[i:j + 1])
+        row = next(csv.reader([rec]), [])
+        yield i + 1, row, rec.rstrip("\r")
+        i = j + 1
+
+
+def _quote_state(line: str, in_quotes: bool) -> bool:
+    """Whether a quoted field is still open at the end of `line` (RFC 4180: a quote opens a
+    field only at its start; inside, "" is a literal quote). Lines without a quote keep the
+    state, so the scan is per character only where a quote occurs."""
+    if '"' not in line:
+        return in_quotes
+    at_start = not in_quotes
+    k, n = 0, len(line)
+    while k < n:
+        ch = line[k]
+        if in_quotes:
+            if ch == '"':
+                if k + 1 < n and line[k + 1] == '"':
+                    k += 2
+                    continue
+                in_quotes = False
+        elif ch == '"' and at_start:
+            in_quotes = True
+        at_start = ch == "," and not in_quotes
+        k += 1
+    return in_quotes
+
+
 def _read_csv(path: Path, text: str, encoding: str, pre_bad, sha: str) -> Staged:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InputFileError(path, "CSV 文件为空 (empty CSV file)") from None
-    except csv.Error as exc:
-        raise InputFileError(path, f"CSV 表头无法解析: {exc}") from None
+    records = _csv_records(text)
+    header = None
+    for line, row, raw in records:
+        if row is None:
+            raise InputFileError(path, f"CSV 表头（第 {line} 行）引号未闭合 (unbalanced quote in the header)")
+        if row and any(c.strip() for c in row):
+            header = row
+            break
+    if header is None:
+        return Staged("csv", encoding, pa.table({"line": pa.array([], pa.int64()), "raw": pa.array([], pa.string())}), pre_bad, sha)
     mapping: dict[int, str] = {}
     for idx, name in enumerate(header):
         canon = _ALIAS_INDEX.get(_norm_key(name))
@@ -304,24 +402,17 @@ def _read_csv(path: Path, text: str, encoding: str, pre_bad, sha: str) -> Staged
     lines: list[int] = []
     raws: list[str] = []
     width = len(header)
-    start_line = reader.line_num + 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            pre_bad.append((reader.line_num, "(整行)", f"CSV 格式错误: {exc}", ""))
+    for line, row, raw in records:
+        if row is None:
+            pre_bad.append((line, "(整行)", "CSV 引号未闭合 (unbalanced quote: a field opens with \" and never closes)", raw[:2000]))
             continue
-        line = start_line
-        start_line = reader.line_num + 1
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) != width:
-            pre_bad.append((line, "(整行)", f"列数不符: 表头 {width} 列, 本行 {len(row)} 列", ",".join(row)[:2000]))
+            pre_bad.append((line, "(整行)", f"列数不符: 表头 {width} 列, 本行 {len(row)} 列", raw[:2000]))
             continue
         lines.append(line)
-        raws.append(",".join(row))
+        raws.append(raw)
         for idx, canon in mapping.items():
             cols[canon].append(row[idx])
     data = {"line": pa.array(lines, pa.int64()), "raw": pa.array(raws, pa.string())}
@@ -333,10 +424,14 @@ def _read_csv(path: Path, text: str, encoding: str, pre_bad, sha: str) -> Staged
 # --------------------------------------------------------------------------- staging SQL
 
 
-# A row is an order when it has an order id, or no conversation id but an order time.
+# A row with a conversation id is a chat message — also when it carries an order id (a
+# message about an order: 订单号 is a common column of chat exports) — unless it has no
+# role but an order id (an order export that names the conversation). Otherwise a row with
+# an order id or an order time is an order.
 _KIND = (
-    "CASE WHEN coalesce(qtrim(order_id), '') <> '' THEN 'order' "
-    "WHEN coalesce(qtrim(conversation_id), '') = '' AND coalesce(qtrim(created_at), '') <> '' THEN 'order' "
+    "CASE WHEN coalesce(qtrim(conversation_id), '') <> '' "
+    "      AND (coalesce(qtrim(role), '') <> '' OR coalesce(qtrim(order_id), '') = '') THEN 'chat' "
+    "WHEN coalesce(qtrim(order_id), '') <> '' OR coalesce(qtrim(created_at), '') <> '' THEN 'order' "
     "ELSE 'chat' END"
 )
 
@@ -432,9 +527,11 @@ def ingest_paths(con, paths: Iterable[str | Path], config: Config | None = None,
     read at all is reported in its FileReport.error (the CLI exits non-zero)."""
     config = config or load_config()
     files = iter_input_files(paths)
-    run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM ingest_runs").fetchone()[0]
+    # A run still 'running' was killed (DuckDB admits one writer: none runs beside us).
+    con.execute("UPDATE ingest_runs SET status = 'interrupted' WHERE status = 'running' OR (status IS NULL AND finished_at IS NULL)")
+    run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM ingest_runs").fetchall()[0][0]
     con.execute(
-        "INSERT INTO ingest_runs (run_id, started_at, paths, files) VALUES (?, now(), ?, ?)",
+        "INSERT INTO ingest_runs (run_id, started_at, paths, files, status) VALUES (?, now(), ?, ?, 'running')",
         [run_id, [str(p) for p in paths], len(files)],
     )
     report = IngestReport(run_id)
@@ -453,7 +550,7 @@ def ingest_paths(con, paths: Iterable[str | Path], config: Config | None = None,
         if progress:
             progress(fr)
     con.execute(
-        "UPDATE ingest_runs SET finished_at = now(), read = ?, ingested = ?, duplicate = ?, quarantined = ? WHERE run_id = ?",
+        "UPDATE ingest_runs SET finished_at = now(), status = 'finished', read = ?, ingested = ?, duplicate = ?, quarantined = ? WHERE run_id = ?",
         [report.total("read"), report.total("ingested"), report.total("duplicate"), report.total("quarantined"), run_id],
     )
     return report
@@ -519,6 +616,20 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
         fr.orders_ingested = o_new
         fr.duplicate = dup + o_dup
         fr.quarantined = len(staged.pre_bad) + chat_bad + conflict + o_bad
+        if new:
+            # The conversations to rebuild, durable with the messages themselves (see below).
+            con.execute(
+                """
+                INSERT OR REPLACE INTO pending_refresh
+                SELECT k.conversation_id, $run,
+                       k.conversation_id IN (SELECT conversation_id FROM conversations) AS late,
+                       k.conversation_id IN (SELECT conversation_id FROM conversations)
+                         OR (count(k.source_seq) > 0 AND count(k.source_seq) < count(*)) AS renumber
+                FROM chat_keyed k WHERE k.status = 'new'
+                GROUP BY k.conversation_id
+                """,
+                {"run": run_id},
+            )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -530,49 +641,43 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
     # DuckDB 2.0.0: after a large insert (more than a row group), filters on the new rows
     # return nothing in the same connection — even inside the same transaction — until a
     # checkpoint (seen here: conversations came out empty and re-ingesting a 300k-line
-    # file re-added every row). So: commit the rows, checkpoint, then derive conversations
-    # in a second transaction. Should the process die in between, the next ingest repairs
-    # it (_repair_conversations). tests/test_ingest.py has the regression test.
+    # file re-added every row). So: commit the rows with the list of conversations to
+    # rebuild (pending_refresh), checkpoint, then rebuild them in a second transaction that
+    # clears the list. A run killed in between leaves the list; the next ingest finishes it
+    # (tests/test_crash.py kills runs at many points and compares with an uninterrupted one).
     con.execute("CHECKPOINT")
     if new:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT conversation_id FROM chat_keyed WHERE status = 'new'"
-            )
-            fr.late_conversations = _refresh_conversations(con, run_id)
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("CHECKPOINT")
+        fr.late_conversations = refresh_pending(con, run_id)
     assert fr.read == fr.ingested + fr.duplicate + fr.quarantined, fr
 
 
-def _refresh_conversations(con, run_id: int) -> int:
-    """For the conversations in TEMP TABLE `touched`: renumber late ones, rebuild their
-    rows, mark them for inspection. Returns how many were already known (late messages)."""
-    late = con.execute(
-        "SELECT count(*) FROM touched t JOIN conversations c USING (conversation_id)"
-    ).fetchone()[0]
-    if late:
-        sqlfiles.run(con, "ingest_renumber_late.sql")
-    sqlfiles.run(con, "conversations_refresh.sql", {"run": run_id, "complaint_re": _complaint_regex()})
+def refresh_pending(con, run_id: int) -> int:
+    """Rebuild every conversation in pending_refresh: renumber where needed, derive its row,
+    mark it for inspection, clear the list — one transaction. Returns how many of them
+    already existed before (late messages)."""
+    from .store import transaction
+
+    if not con.execute("SELECT count(*) FROM pending_refresh").fetchall()[0][0]:
+        return 0
+    with transaction(con):
+        con.execute("CREATE OR REPLACE TEMP TABLE touched AS SELECT conversation_id FROM pending_refresh")
+        con.execute("CREATE OR REPLACE TEMP TABLE renumber AS SELECT conversation_id FROM pending_refresh WHERE renumber")
+        late = con.execute("SELECT count(*) FROM pending_refresh WHERE late").fetchall()[0][0]
+        if con.execute("SELECT count(*) FROM renumber").fetchall()[0][0]:
+            sqlfiles.run(con, "ingest_renumber.sql")
+        sqlfiles.run(con, "conversations_refresh.sql", {"run": run_id, "complaint_re": _complaint_regex()})
+        con.execute("DELETE FROM pending_refresh")
+    con.execute("CHECKPOINT")
     return late
 
 
 def _repair_conversations(con, run_id: int) -> None:
-    """Derive conversations that have messages but no row (an ingest cut off between its
-    two transactions)."""
+    """Finish what a killed run left: conversations still listed in pending_refresh, and
+    (databases from before that list existed) conversations with messages but no row."""
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT conversation_id FROM messages "
-        "WHERE conversation_id NOT IN (SELECT conversation_id FROM conversations)"
+        """INSERT OR IGNORE INTO pending_refresh
+           SELECT DISTINCT conversation_id, ?, false, true FROM messages
+           WHERE conversation_id NOT IN (SELECT conversation_id FROM conversations)""",
+        [run_id],
     )
-    if con.execute("SELECT count(*) FROM touched").fetchone()[0]:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            sqlfiles.run(con, "conversations_refresh.sql", {"run": run_id, "complaint_re": _complaint_regex()})
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+    refresh_pending(con, run_id)

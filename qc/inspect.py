@@ -295,7 +295,7 @@ def run_rules(con, rules: tuple[Rule, ...], config: Config, models: Models, vers
     category in SQL -> TEMP TABLE rule_results. Returns findings per rule."""
     con.execute(
         """CREATE OR REPLACE TEMP TABLE rule_results (
-               conversation_id VARCHAR, message_seq INTEGER, agent_id VARCHAR, severity VARCHAR,
+               conversation_id VARCHAR, message_seq BIGINT, agent_id VARCHAR, severity VARCHAR,
                subcategory VARCHAR, span_start INTEGER, span_end INTEGER, evidence VARCHAR,
                explanation VARCHAR, score DOUBLE, key VARCHAR,
                rule_id VARCHAR, rule_version VARCHAR, category VARCHAR)"""
@@ -355,10 +355,12 @@ def inspect(con, day: date | str | None = None, all_: bool = False, config: Conf
     config = config or load_config()
     rules = rules or RULES
     t0 = time.perf_counter()
+    # A run still 'running' was killed (one writer at a time): say so instead of leaving it open.
+    con.execute("UPDATE inspect_runs SET status = 'interrupted' WHERE status = 'running' OR (status IS NULL AND finished_at IS NULL)")
     run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM inspect_runs").fetchall()[0][0]
     scope = select_scope(con, day, all_)
     rep = InspectReport(run_id, scope)
-    con.execute("INSERT INTO inspect_runs (run_id, started_at, scope) VALUES (?, now(), ?)", [run_id, scope])
+    con.execute("INSERT INTO inspect_runs (run_id, started_at, scope, status) VALUES (?, now(), ?, 'running')", [run_id, scope])
     rep.conversations = con.execute("SELECT count(*) FROM scope_conv").fetchall()[0][0]
     stages = rep.stages
     stages["scope"] = time.perf_counter() - t0
@@ -387,7 +389,7 @@ def inspect(con, day: date | str | None = None, all_: bool = False, config: Conf
         stages["write"] = time.perf_counter() - t
         stages["total"] = time.perf_counter() - t0
         con.execute(
-            "UPDATE inspect_runs SET finished_at = now(), conversations = ?, messages = ?, findings = ?, stages = ?, notes = ? WHERE run_id = ?",
+            "UPDATE inspect_runs SET finished_at = now(), status = 'finished', conversations = ?, messages = ?, findings = ?, stages = ?, notes = ? WHERE run_id = ?",
             [rep.conversations, rep.messages, rep.findings, json.dumps(stages), json.dumps(rep.notes, ensure_ascii=False), run_id],
         )
     con.execute("CHECKPOINT")  # see qc/ingest.py: DuckDB 2.0.0 same-connection visibility

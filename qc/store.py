@@ -210,6 +210,30 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         FROM reviews GROUP BY finding_id;
         """,
     ),
+    (
+        6,
+        "64-bit seq, pending_refresh, run status",
+        """
+        -- Exports that number messages with a global message id overflow 32 bits.
+        ALTER TABLE messages ALTER COLUMN seq TYPE BIGINT;
+        ALTER TABLE findings ALTER COLUMN message_seq TYPE BIGINT;
+        -- one row per conversation whose messages changed and whose derived row (and seq
+        -- numbering) is not yet rebuilt. Written in the same transaction as the messages,
+        -- cleared in the one that rebuilds them: a run killed in between leaves the list,
+        -- and the next ingest (or qc doctor) finishes the work.
+        CREATE TABLE pending_refresh (
+            conversation_id VARCHAR PRIMARY KEY,
+            ingest_run      BIGINT NOT NULL,
+            late            BOOLEAN NOT NULL,  -- the conversation existed before this run
+            renumber        BOOLEAN NOT NULL   -- late, or rows with and without a source seq
+        );
+        -- running | finished | interrupted (a later run found it unfinished: killed)
+        ALTER TABLE ingest_runs ADD COLUMN status VARCHAR;
+        ALTER TABLE inspect_runs ADD COLUMN status VARCHAR;
+        UPDATE ingest_runs SET status = CASE WHEN finished_at IS NULL THEN 'interrupted' ELSE 'finished' END;
+        UPDATE inspect_runs SET status = CASE WHEN finished_at IS NULL THEN 'interrupted' ELSE 'finished' END;
+        """,
+    ),
 ]
 
 

@@ -185,8 +185,11 @@ def test_unreadable_file_is_an_error_not_a_crash(con, tmp_path, chat_rows):
     broken.write_text('[{"conversation_id": "x"', encoding="utf-8")
     rep = ingest_paths(con, [tmp_path / "missing.jsonl", broken, good])
     errors = rep.as_dict()["errors"]
-    assert len(errors) == 2 and "missing.jsonl" in errors[0] and "broken.json" in errors[1]
-    assert counts(rep) == (4, 4, 0, 0)  # the good file still went in
+    assert len(errors) == 1 and "missing.jsonl" in errors[0]
+    # the truncated array is read as far as it goes: its broken item is quarantined
+    assert counts(rep) == (5, 4, 0, 1)  # the good file still went in
+    (reason,) = con.execute("SELECT reason FROM quarantine WHERE file LIKE '%broken.json'").fetchall()[0]
+    assert "truncated" in reason
 
 
 def test_orders_ingest_update_and_duplicate(con, tmp_path):

@@ -10,9 +10,16 @@ FROM chat_checked WHERE bad_field IS NULL;
 
 -- Windows over a million distinct keys are slow; identical content within a file is rare,
 -- so only those rows get an occurrence number (grain: one row per repeated-content row).
+-- Identical rows on adjacent lines are real repeats (a customer sending "？" twice in one
+-- second) and count one by one; an identical row further away is the same message exported
+-- twice (a block of lines pasted again): it gets the occurrence number of its copy, so it is
+-- a duplicate — and never a false repeated_quick_reply.
 CREATE OR REPLACE TEMP TABLE chat_occ AS
-SELECT line, row_number() OVER (PARTITION BY h ORDER BY line) - 1 AS occ
-FROM chat_good WHERE h IN (SELECT h FROM chat_good GROUP BY h HAVING count(*) > 1);
+WITH r AS (
+    SELECT line, h, line - row_number() OVER (PARTITION BY h ORDER BY line) AS run
+    FROM chat_good WHERE h IN (SELECT h FROM chat_good GROUP BY h HAVING count(*) > 1)
+)
+SELECT line, row_number() OVER (PARTITION BY h, run ORDER BY line) - 1 AS occ FROM r;
 
 CREATE OR REPLACE TEMP TABLE chat_keyed AS
 WITH keyed AS (
@@ -49,7 +56,7 @@ LEFT JOIN taken t USING (line);
 -- so far + the file line, which keeps file order for ties in ts without a global sort.
 INSERT INTO messages
 SELECT
-    msg_key, conversation_id, source_seq::INTEGER AS seq,
+    msg_key, conversation_id, source_seq AS seq,
     source_seq, ts, ts_local, ts_local::DATE AS day, role, agent_id, customer_id, shop_id, queue, text, msg_type,
     $file AS source_file, line AS source_line, $run AS ingest_run,
     $order_base + line AS ingest_order
@@ -62,7 +69,7 @@ WHERE status = 'new' AND source_seq IS NOT NULL;
 INSERT INTO messages
 SELECT
     k.msg_key, k.conversation_id,
-    (coalesce(mx.max_seq, 0) + row_number() OVER (PARTITION BY k.conversation_id ORDER BY k.ts, k.line))::INTEGER AS seq,
+    (coalesce(mx.max_seq, 0) + row_number() OVER (PARTITION BY k.conversation_id ORDER BY k.ts, k.line))::BIGINT AS seq,
     k.source_seq, k.ts, k.ts_local, k.ts_local::DATE AS day, k.role, k.agent_id, k.customer_id, k.shop_id, k.queue,
     k.text, k.msg_type, $file AS source_file, k.line AS source_line, $run AS ingest_run,
     $order_base + k.line AS ingest_order

@@ -21,7 +21,7 @@ WITH conv AS (
 )
 SELECT
     o.conversation_id,
-    NULL::INTEGER               AS message_seq,
+    NULL::BIGINT                AS message_seq,
     coalesce(o.order_agent, la.agent_id) AS agent_id,
     $severity::VARCHAR          AS severity,
     NULL::VARCHAR               AS subcategory,
