@@ -246,6 +246,9 @@ def ingest(
             console.print(f"迟到消息并入 {d['late_conversations']} 个已有会话，已标记为待重新质检。")
         if d["quarantined"]:
             console.print("被隔离的行: qc quarantine")
+        if d["skipped"]:
+            shown = ", ".join(d["skipped"][:5]) + (f" …（共 {len(d['skipped'])} 个）" if len(d["skipped"]) > 5 else "")
+            console.print(T(f"跳过 {len(d['skipped'])} 个不是 .jsonl/.json/.csv 的文件 (skipped, not chat or order exports): {shown}"))
     for e in d["errors"]:
         _error(e)
     if d["errors"]:
@@ -381,7 +384,7 @@ def findings(
     date_: Optional[str] = typer.Option(None, "--date", help="只看某一天 (YYYY-MM-DD | today | yesterday)"),
     status: Optional[Status] = typer.Option(None, "--status", help="只看某复核状态 (pending | confirmed | dismissed | appealed …)"),
     limit: int = typer.Option(200, "--limit", help="table 格式最多显示多少行 (0 = all)"),
-    mask: bool = typer.Option(True, "--mask/--no-mask", help="csv 中隐藏手机号和地址 (mask phones/addresses in csv, which leaves the team)"),
+    mask: bool = typer.Option(True, "--mask/--no-mask", help="隐藏手机号、座机、身份证号和地址 (mask phones, ID numbers and addresses: on by default, output may leave the team)"),
     headers: Headers = typer.Option(Headers.zh, "--headers", help="csv 表头: zh (Excel) | en (field names)"),
 ):
     """列出质检问题 (list findings, with their latest review status) — jsonl/csv for other tools, table for people."""
@@ -394,9 +397,24 @@ def findings(
     _require_inspection(con, "qc findings")
     _check_agent(con, agent)
     flt = F.Filter(rule=rule, agent=agent, day=day, status=status.value if status else None)
+    from .pii import mask as mask_text
+
+    def masked(v):
+        if not mask:
+            return v
+        if isinstance(v, str):
+            return mask_text(v)
+        if isinstance(v, list):
+            return [masked(x) for x in v]
+        if isinstance(v, dict):
+            return {k: masked(x) for k, x in v.items()}
+        return v
+
     if fmt is Format.jsonl:
         for f in F.query(con, flt):
-            sys.stdout.write(json.dumps(f.as_dict(), ensure_ascii=False, default=str) + "\n")
+            d = f.as_dict()
+            d["evidence"], d["explanation"], d["review_reason"] = masked(d["evidence"]), masked(d["explanation"]), masked(d["review_reason"])
+            sys.stdout.write(json.dumps(d, ensure_ascii=False, default=str) + "\n")
         return
     if fmt is Format.csv:
         from .safety import for_sheet, mask_pii
@@ -413,12 +431,12 @@ def findings(
         return
     total = F.count(con, flt)
     rows = F.query(con, flt, limit=limit or None)
-    console.print(_findings_table(rows, total))
+    console.print(_findings_table(rows, total, masked))
     if len(rows) < total:
         console.print(f"…… 另有 {total - len(rows)} 条，用 --limit 0 或 --format jsonl 查看全部")
 
 
-def _findings_table(rows, total: int) -> Table:
+def _findings_table(rows, total: int, masked=lambda v: v) -> Table:
     """Ids never fold (they are copied into `qc explain`); the explanation takes the rest of
     the width. Under 100 columns the day, agent and status columns give way."""
     from .findings import STATUS_ZH
@@ -443,7 +461,7 @@ def _findings_table(rows, total: int) -> Table:
             cells = [str(f.day)] + cells + [T(f.agent_id or ""), sev, STATUS_ZH.get(f.review_status, f.review_status)]
         else:
             cells = cells + [sev]
-        t.add_row(*cells, T(f.explanation))
+        t.add_row(*cells, T(masked(f.explanation)))
     return t
 
 
@@ -454,12 +472,16 @@ ROLE_ZH = {"customer": "顾客", "agent": "客服", "bot": "机器人", "system"
 def explain(
     conversation_id: str = typer.Argument(..., help="会话 ID"),
     db: Optional[Path] = DbOpt,
+    mask: bool = typer.Option(False, "--mask/--no-mask", help="隐藏手机号、身份证号和地址 (mask PII; off: a QC specialist checks the address was confirmed)"),
 ):
     """显示会话全文并标出问题 (print a conversation with its findings, ids and review status marked inline)."""
     from .findings import STATUS_ZH, transcript
 
+    from .pii import mask as mask_text
+
     con = _reader(db)
     tr = transcript(con, conversation_id)
+    hide = mask_text if mask else (lambda v: v)
     if tr is None:
         raise QCError(f"找不到会话 {conversation_id!r} (conversation not found)")
 
@@ -467,7 +489,7 @@ def explain(
         line = Text(f"{indent}⚑ ", style=SEV_STYLE.get(f.severity, ""))
         line += T(f"[{f.rule_tag} · {SEV_ZH.get(f.severity, f.severity)} · {STATUS_ZH.get(f.review_status, f.review_status)}"
                   f" · id {f.finding_id}] ", SEV_STYLE.get(f.severity, ""))
-        line += T(f.explanation)
+        line += T(hide(f.explanation))
         if f.review_reason:
             line += T(f"（复核 {f.reviewer}: {f.review_reason}）", "dim")
         console.print(line)
@@ -482,11 +504,12 @@ def explain(
         who = ROLE_ZH.get(m.role, m.role) + (f"({m.agent_id})" if m.agent_id else "")
         gap = f" +{m.gap_s:.0f}s" if m.gap_s is not None and m.gap_s >= 30 else ""
         line = T(f"{m.seq:>3} {m.ts_local:%H:%M:%S}{gap} {who}: ", "dim" if m.role in ("bot", "system") else "")
-        shown = m.text if m.msg_type in ("text", "emoji", "other") else f"[{m.msg_type}] {m.text}"
+        text = hide(m.text)
+        shown = text if m.msg_type in ("text", "emoji", "other") else f"[{m.msg_type}] {text}"
         offset = 0 if m.msg_type in ("text", "emoji", "other") else len(m.msg_type) + 3
         body = T(shown)
         for f in tr.findings_at(m.seq):
-            if f.span_start is not None and f.span_end is not None:
+            if f.span_start is not None and f.span_end is not None and text == m.text:
                 body.stylize("bold reverse red", f.span_start + offset, f.span_end + offset)
         console.print(line + body)
         for f in tr.findings_at(m.seq):

@@ -104,6 +104,7 @@ class FileReport:
 class IngestReport:
     run_id: int
     files: list[FileReport] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)   # files in folders that are not chat/order exports
 
     def total(self, attr: str) -> int:
         return sum(getattr(f, attr) for f in self.files)
@@ -123,19 +124,26 @@ class IngestReport:
             "orders_ingested": self.total("orders_ingested"),
             "late_conversations": self.total("late_conversations"),
             "errors": [f"{f.file}: {f.error}" for f in self.files if f.error],
+            "skipped": list(self.skipped),
         }
 
 
 # --------------------------------------------------------------------------- reading
 
 
-def iter_input_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Files and folders (recursively) of .jsonl/.ndjson/.json/.csv, in a stable order."""
+def iter_input_files(paths: Iterable[str | Path], skipped: list | None = None) -> list[Path]:
+    """Files and folders (recursively) of .jsonl/.ndjson/.json/.csv, in a stable order. Other
+    files found in a folder are appended to `skipped` (the CLI names them: nothing is
+    silently ignored). A file named directly is always tried (and refused with a reason)."""
     out: list[Path] = []
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES))
+            for f in sorted(x for x in p.rglob("*") if x.is_file()):
+                if f.suffix.lower() in SUFFIXES:
+                    out.append(f)
+                elif skipped is not None and not f.name.startswith("."):
+                    skipped.append(str(f))
         else:
             out.append(p)
     return out
@@ -526,7 +534,8 @@ def ingest_paths(con, paths: Iterable[str | Path], config: Config | None = None,
     """Ingest every file under `paths`. Never raises for a bad row; a file that cannot be
     read at all is reported in its FileReport.error (the CLI exits non-zero)."""
     config = config or load_config()
-    files = iter_input_files(paths)
+    skipped: list[str] = []
+    files = iter_input_files(paths, skipped)
     # A run still 'running' was killed (DuckDB admits one writer: none runs beside us).
     con.execute("UPDATE ingest_runs SET status = 'interrupted' WHERE status = 'running' OR (status IS NULL AND finished_at IS NULL)")
     run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM ingest_runs").fetchall()[0][0]
@@ -534,7 +543,7 @@ def ingest_paths(con, paths: Iterable[str | Path], config: Config | None = None,
         "INSERT INTO ingest_runs (run_id, started_at, paths, files, status) VALUES (?, now(), ?, ?, 'running')",
         [run_id, [str(p) for p in paths], len(files)],
     )
-    report = IngestReport(run_id)
+    report = IngestReport(run_id, skipped=skipped)
     _alias_tables(con, config)
     _repair_conversations(con, run_id)
     for path in files:

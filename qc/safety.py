@@ -12,23 +12,12 @@ def safe_cell(v):
     return v
 
 
-_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-_PROVINCES = ("北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|"
-              "四川|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门")
-# From a province/municipality through the street number (…路88号, …3栋2单元501室).
-_ADDRESS = re.compile(
-    rf"(?:{_PROVINCES})(?:省|市|自治区|特别行政区)?[\u4e00-\u9fffA-Za-z0-9\-]{{2,40}}?(?:号|室|栋|幢|单元)"
-    r"(?:[0-9A-Za-z\-]+(?:号|室|栋|幢|单元))*"
-)
-
-
 def mask_pii(text: str) -> str:
-    """Mask mainland mobile numbers (138****5678) and street addresses (〔地址已隐藏〕)
-    before a report leaves the team."""
-    if not text:
-        return text
-    text = _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    return _ADDRESS.sub("〔地址已隐藏〕", text)
+    """Mask phones, landlines, ID-card numbers and street addresses (qc/pii) before a
+    report leaves the team."""
+    from .pii import mask
+
+    return mask(text)
 
 
 # Terminal control: ESC sequences (CSI/OSC/…), other C0 controls but \t and \n, DEL, C1

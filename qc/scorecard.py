@@ -193,7 +193,7 @@ def write_xlsx(rows: list[dict], path, period: str) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    from .safety import safe_cell
+    from .safety import for_sheet
 
     wb = Workbook()
     ws = wb.active
@@ -202,7 +202,7 @@ def write_xlsx(rows: list[dict], path, period: str) -> None:
     for c in ws[1]:
         c.font = Font(bold=True)
     for r in rows:
-        ws.append([safe_cell(r.get(k)) for k, _ in COLUMNS])
+        ws.append([for_sheet(r.get(k)) for k, _ in COLUMNS])
     ws.freeze_panes = "B2"
     for col in ws.columns:
         ws.column_dimensions[col[0].column_letter].width = max(10, min(40, max(len(str(c.value or "")) for c in col) + 2))

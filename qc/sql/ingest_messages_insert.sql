@@ -18,15 +18,18 @@ CREATE OR REPLACE TEMP TABLE chat_occ AS
 WITH r AS (
     SELECT line, h, line - row_number() OVER (PARTITION BY h ORDER BY line) AS run
     FROM chat_good WHERE h IN (SELECT h FROM chat_good GROUP BY h HAVING count(*) > 1)
+), o AS (
+    SELECT line, h, row_number() OVER (PARTITION BY h, run ORDER BY line) - 1 AS occ FROM r
 )
-SELECT line, row_number() OVER (PARTITION BY h, run ORDER BY line) - 1 AS occ FROM r;
+-- `copy`: a later line with the same key in this file (the first one is the message)
+SELECT line, occ, line <> min(line) OVER (PARTITION BY h, occ) AS copy FROM o;
 
 CREATE OR REPLACE TEMP TABLE chat_keyed AS
 WITH keyed AS (
-    SELECT g.*, g.h || ':' || coalesce(o.occ, 0)::VARCHAR AS msg_key
+    SELECT g.*, g.h || ':' || coalesce(o.occ, 0)::VARCHAR AS msg_key, coalesce(o.copy, false) AS copy
     FROM chat_good g LEFT JOIN chat_occ o USING (line)
 ), marked AS (
-    SELECT k.*, coalesce(k.msg_key IN (SELECT msg_key FROM messages), false) AS is_dup
+    SELECT k.* EXCLUDE (copy), k.copy OR coalesce(k.msg_key IN (SELECT msg_key FROM messages), false) AS is_dup
     FROM keyed k
 ), claims AS (
     -- a source seq claimed by two new rows of one conversation: the first (by line) wins
