@@ -30,6 +30,7 @@ from typing import Iterable
 import pyarrow as pa
 
 from . import lexicon, sqlfiles
+from .faults import point
 from .config import Config, load_config
 from .errors import InputFileError
 from .paths import SQL_DIR
@@ -577,6 +578,7 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
                 "INSERT OR IGNORE INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(str(path), file_sha, ln, f, r, raw, run_id) for ln, f, r, raw in staged.pre_bad],
             )
+        point("ingest.staged")
         n_staged = con.execute("SELECT count(*) FROM staged").fetchone()[0]
         fr.read = n_staged + len(staged.pre_bad)
 
@@ -593,6 +595,7 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
         chat_bad = con.execute("SELECT count(*) FROM chat_checked WHERE bad_field IS NOT NULL").fetchone()[0]
         order_base = con.execute("SELECT coalesce(max(ingest_order), 0) FROM messages").fetchone()[0]
         sqlfiles.run(con, "ingest_messages_insert.sql", {"file": str(path), "run": run_id, "order_base": order_base})
+        point("ingest.messages_inserted")
         stats = con.execute(
             "SELECT count(*) FILTER (WHERE status = 'new'), count(*) FILTER (WHERE status = 'duplicate'), "
             "count(*) FILTER (WHERE status = 'conflict') FROM chat_keyed"
@@ -608,6 +611,7 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
                 {"file": str(path), "sha": file_sha, "run": run_id},
             )
         # --- orders ------------------------------------------------------------
+        point("ingest.before_orders")
         sqlfiles.run(con, "ingest_orders.sql", {"tz": config.timezone, "file": str(path), "run": run_id})
         o_bad, o_new, o_dup = con.execute(
             "SELECT count(*) FILTER (WHERE bad_field IS NOT NULL), count(*) FILTER (WHERE status IN ('new','updated')), "
@@ -639,7 +643,9 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
                 """,
                 {"run": run_id},
             )
+        point("ingest.before_commit")
         con.execute("COMMIT")
+        point("ingest.committed")
     except Exception:
         con.execute("ROLLBACK")
         raise
@@ -655,8 +661,10 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
     # clears the list. A run killed in between leaves the list; the next ingest finishes it
     # (tests/test_crash.py kills runs at many points and compares with an uninterrupted one).
     con.execute("CHECKPOINT")
+    point("ingest.checkpointed")
     if new:
         fr.late_conversations = refresh_pending(con, run_id)
+        point("ingest.refreshed")
     assert fr.read == fr.ingested + fr.duplicate + fr.quarantined, fr
 
 
@@ -674,7 +682,9 @@ def refresh_pending(con, run_id: int) -> int:
         late = con.execute("SELECT count(*) FROM pending_refresh WHERE late").fetchall()[0][0]
         if con.execute("SELECT count(*) FROM renumber").fetchall()[0][0]:
             sqlfiles.run(con, "ingest_renumber.sql")
+            point("refresh.renumbered")
         sqlfiles.run(con, "conversations_refresh.sql", {"run": run_id, "complaint_re": _complaint_regex()})
+        point("refresh.derived")
         con.execute("DELETE FROM pending_refresh")
     con.execute("CHECKPOINT")
     return late

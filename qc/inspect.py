@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from . import lexicon, sqlfiles, store
 from .config import Config, load_config
+from .faults import point
 from .paths import RULE_SQL_DIR
 from .rules import RULES, Rule
 from .rules.base import FINDING_COLUMNS
@@ -371,6 +372,7 @@ def inspect(con, day: date | str | None = None, all_: bool = False, config: Conf
         t = time.perf_counter()
         out = fn(*args, **kw)
         stages[name] = time.perf_counter() - t
+        point(f"inspect.{name}")
         return out
 
     rep.messages = stage("batch", build_batch, con)
@@ -386,12 +388,14 @@ def inspect(con, day: date | str | None = None, all_: bool = False, config: Conf
     t = time.perf_counter()
     with store.transaction(con):
         store_findings(con, run_id)
+        point("inspect.findings_written")
         stages["write"] = time.perf_counter() - t
         stages["total"] = time.perf_counter() - t0
         con.execute(
             "UPDATE inspect_runs SET finished_at = now(), status = 'finished', conversations = ?, messages = ?, findings = ?, stages = ?, notes = ? WHERE run_id = ?",
             [rep.conversations, rep.messages, rep.findings, json.dumps(stages), json.dumps(rep.notes, ensure_ascii=False), run_id],
         )
+    point("inspect.committed")
     con.execute("CHECKPOINT")  # see qc/ingest.py: DuckDB 2.0.0 same-connection visibility
     for tmp in TEMP_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {tmp}")

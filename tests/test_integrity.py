@@ -180,6 +180,16 @@ def test_readers_never_change_the_file(tmp_path):
     for args in (["findings"], ["explain", "r1"], ["quarantine"], ["scorecard", "--period", "2026-11"]):
         assert runner.invoke(app, args + ["--db", str(db)]).exit_code == 0
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+    import duckdb
+
+    foreign = tmp_path / "shop_bi.duckdb"
+    duckdb.connect(str(foreign)).execute("CREATE TABLE sales (x INT)").close()
+    for args in (["findings"], ["scorecard", "--period", "2026-11"], ["quarantine"]):
+        r = runner.invoke(app, args + ["--db", str(foreign)])
+        assert r.exit_code == 2 and "不是 qc 数据库" in r.output, r.output
+    c = duckdb.connect(str(foreign), read_only=True)
+    assert c.execute("SELECT table_name FROM information_schema.tables").fetchall() == [("sales",)]
+    c.close()
 
 
 # 14 --------------------------------------------------------------------------------

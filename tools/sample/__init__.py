@@ -4,7 +4,9 @@
     python -m tools.sample --conversations 300 --seed 7 --out data/generated
 
 Test data, not product: it lives outside the `qc` library and joins the `qc` command line
-through the `qc.plugins` entry point (tools/sample/cli.py).
+through the `qc.plugins` entry point (tools/sample/cli.py). The code is generator.py; the
+text pools and shop data are templates.yaml; the lexicons and the timing limits come from
+`qc` (qc.lexicon, the rule registry's default parameters).
 """
 
 from .generator import generate, validate_templates

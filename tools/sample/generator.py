@@ -1,6 +1,7 @@
 """Deterministic sample data: realistic shop chats and orders, with injected rule
 violations and their ground truth.
 
+    qc sample --conversations 300 --seed 7 --out data/generated
     python -m tools.sample --conversations 300 --seed 7 --out data/generated
 
 Writes into the output folder:
@@ -17,18 +18,23 @@ inquiries, bargaining, orders, after-sales complaints and service questions, an
 店小蜜 bot greeting in ~40 % of the chats. Each rule is injected into a share
 (``RATES``) of the conversations it can apply to; everything else is built clean:
 
-* agent texts come from pools checked against ``lexicons/`` at start-up (no forbidden
-  phrase, no apology or 催付 phrase outside the pools meant for them), customer texts
-  from pools checked for cue words (complaint cues only in complaints, bargaining cues
-  only in bargaining, ordered cues only when ordering), so a clean conversation yields
-  no finding;
-* timing: first human reply 3–25 s after the customer's first message, later rounds
-  answered within 58 s, bargaining follow-ups within 60–240 s, clean orders paid within
-  minutes or urged to pay;
+* the texts and shop data are data: ``templates.yaml`` next to this module (its comments
+  say what each pool is for). Agent texts come from pools checked against ``lexicons/``
+  at start-up (read with ``qc.lexicon``: no forbidden phrase, no apology or 催付 phrase
+  outside the pools meant for them), customer texts from pools checked for cue words
+  (complaint cues only in complaints, bargaining cues only in bargaining, ordered cues
+  only when ordering), so a clean conversation yields no finding;
+* timing follows the rules' default parameters (``qc.rules``), each with a margin: with the
+  defaults, the first human reply comes 3–25 s after the customer's first message
+  (slow_first_response: 30 s), later rounds are answered within 58 s (slow_response: 60 s),
+  bargaining follow-ups within 60–240 s (bargain_followup_late: 300 s), clean orders are
+  paid within 850 s or urged to pay (late_urge_to_pay: 900 s); the injected violations
+  miss those limits by a margin too (see the timing constants below);
 * a customer's conversations with one shop never overlap (orders are matched to chats
   by customer and shop), and orders outside chats fall outside them.
 
-The same seed gives byte-identical files. Standard library only.
+The same seed gives byte-identical files. Needs the standard library, PyYAML and the
+``qc`` package (lexicons, rule registry).
 """
 
 from __future__ import annotations
@@ -37,20 +43,20 @@ import argparse
 import json
 import random
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
-try:  # the project's lexicon folder (honours QC_HOME)
-    from qc.paths import LEXICON_DIR
-except ImportError:  # pragma: no cover
-    LEXICON_DIR = Path(__file__).resolve().parent.parent / "lexicons"
+import yaml
 
-RULE_IDS = (
-    "forbidden_phrase", "missing_apology", "bargain_followup_late", "repeated_quick_reply",
-    "slow_first_response", "slow_response", "emoji_only_reply", "late_urge_to_pay",
-    "unanswered_question",
-)
+from qc import lexicon
+from qc.paths import LEXICON_DIR
+from qc.rules import BY_ID, REGISTRY
+from qc.text import normalize as _normalize  # = qc.lexicon.normalize_phrase: phrases and texts alike
+
+TEMPLATES_FILE = Path(__file__).with_name("templates.yaml")
 
 # Share of the *eligible* conversations that get each violation:
 #   forbidden_phrase, repeated_quick_reply, slow_first_response, unanswered_question: any chat
@@ -69,6 +75,16 @@ RATES: dict[str, float] = {
     "unanswered_question": 0.05,
 }
 
+# The rules the generator injects (those with a rate), in the registry's order; rude_tone
+# (a model's judgement) is never injected.
+RULE_IDS: tuple[str, ...] = tuple(r for r in REGISTRY if r in RATES)
+if len(RULE_IDS) != len(RATES):
+    raise ValueError(f"RATES names rules not in the registry: {sorted(set(RATES) - set(RULE_IDS))}")
+
+# The rules any chat may get, drawn in this order (the order is part of the random sequence).
+ANY_CHAT_RULES = ("forbidden_phrase", "repeated_quick_reply", "slow_first_response", "slow_response",
+                  "emoji_only_reply", "unanswered_question")
+
 # Scenario mix (per conversation).
 MIX = {"inquiry": 0.36, "bargain": 0.24, "complaint": 0.25, "service": 0.15}
 ORDER_SHARE = {"inquiry": 0.35, "bargain": 0.45}  # presales chats that lead to an order
@@ -76,15 +92,151 @@ BOT_SHARE = 0.40
 REUSE_SHARE = 0.22          # conversations by a customer seen before
 TZ = "+08:00"
 
+# --------------------------------------------------------------------------- timing
+
+# The rules' default parameters: the ground truth holds under these thresholds.
+FIRST_LIMIT = BY_ID["slow_first_response"].defaults["limit_s"]       # 30 s
+ROUND_LIMIT = BY_ID["slow_response"].defaults["limit_s"]             # 60 s
+FOLLOW_WINDOW = BY_ID["bargain_followup_late"].defaults["window_s"]  # 300 s
+URGE_WINDOW = BY_ID["late_urge_to_pay"].defaults["window_s"]         # 900 s
+QUICK_MIN_CHARS = BY_ID["repeated_quick_reply"].defaults["min_chars"]  # 6 characters
+
+# Timing, in seconds: (lo, hi) ranges for randint, each kept a margin inside (clean) or outside
+# (injected) the rule limit it is about. The numbers in comments are those with the defaults, the
+# ones data/sample was generated with.
+#
+# The first round (slow_first_response's clock starts at the customer's first message):
+FIRST_REPLY = (3, FIRST_LIMIT - 5)                        # (3, 25): clean, 5 s inside the limit
+SLOW_FIRST_REPLY = (FIRST_LIMIT + 5, FIRST_LIMIT + 170)   # (35, 200): injected, 5 s to ~3 min past it
+# A nudge ("在吗？") before the slow first reply still comes inside the limit: the reply is late on
+# the rule's clock (the first message's), not necessarily after the nudge.
+NUDGE_FIRST = (15, FIRST_LIMIT - 2)                       # (15, 28)
+#
+# Later rounds (slow_response's clock starts at the first customer message not yet answered):
+ROUND_REPLY_MAX = ROUND_LIMIT - 2                         # 58: clean replies are clamped 2 s inside
+SLOW_ROUND_REPLY = (ROUND_LIMIT + 10, ROUND_LIMIT + 340)  # (70, 400): injected, 10 s to ~6 min past
+NUDGE_LATER = (25, ROUND_LIMIT - 5)                       # (25, 55): a nudge, inside the limit as above
+#
+# Agent messages that answer nothing, after the agent's last answer (bargain_followup_late's window):
+FOLLOWUP_OK = (60, FOLLOW_WINDOW - 60)                    # (60, 240): a follow-up 1 min inside the window;
+# also the 催付 follow-up of an urged order, which so stays far inside late_urge_to_pay's window
+FOLLOWUP_LATE = (FOLLOW_WINDOW + 30, FOLLOW_WINDOW * 3)   # (330, 900): injected, 30 s past the window
+#                                                           up to 3 windows after the answer
+#
+# Payment of an order placed in the chat (late_urge_to_pay's window runs from the order's creation):
+PAID_MAX = URGE_WINDOW - 50                               # 850: a clean order is paid 50 s inside it...
+PAID_SOON = (10, 300)                                     # ...or, without a 已付款 message that does
+#                                                           so, 10 s-5 min after ordering
+URGED_PAID = (400, 3000)                                  # an order urged in time: paid any time, if at all
+LATE_PAID = (URGE_WINDOW + 100, 7200)                     # (1000, 7200): injected (no urge): paid, if at
+#                                                           all, 100 s past the window up to 2 h
+#
+# repeated_quick_reply: quick replies must count, so they are kept well over min_chars.
+QUICK_REPLY_MIN = QUICK_MIN_CHARS + 4                     # 10 compared characters
+
+# --------------------------------------------------------------------------- templates (templates.yaml)
+
+
+class Product(NamedTuple):
+    name: str    # the {p} slot and the order card's 商品
+    short: str   # product group: the key of the shop's topics
+    lo: int      # unit price range, yuan
+    hi: int
+
+
+class Topic(NamedTuple):
+    q: list[str]  # the customer's questions (one is asked)
+    a: list[str]  # the agent's answers (one answers it)
+
+
+class Complaint(NamedTuple):
+    complaint: list[str]  # the customer's complaint
+    act: list[str]        # the agent's first step
+    solve: list[str]      # the solution, once the proof is in
+
+
+def _load_templates(path: Path = TEMPLATES_FILE) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def _topics(items: list[dict]) -> list[Topic]:
+    return [Topic(t["q"], t["a"]) for t in items]
+
+
+def _shop(s: dict) -> dict:
+    return {
+        **s,
+        "pre": list(s["pre"].items()),      # [(nickname, weight)]
+        "after": list(s["after"].items()),
+        "amount": tuple(float(x) for x in s["amount"]),
+        "products": [Product(**p) for p in s["products"]],
+        "topics": {group: _topics(ts) for group, ts in s["topics"].items()},
+        "service": _topics(s["service"]),
+        "complaints": [Complaint(c["complaint"], c["act"], c["solve"]) for c in s["complaints"]],
+    }
+
+
+_T = _load_templates()
+
+CITIES: list[tuple[str, int]] = list(_T["CITIES"].items())        # (city, delivery days)
+HOUR_WEIGHTS: list[tuple[int, int]] = list(_T["HOUR_WEIGHTS"].items())
+NICKS: list[str] = _T["NICKS"]
+SLOT_VALUES: dict[str, list[str]] = {k: [str(v) for v in vs] for k, vs in _T["SLOT_VALUES"].items()}
+SHOPS: list[dict] = [_shop(s) for s in _T["SHOPS"]]
+COMMON_TOPICS: list[Topic] = _topics(_T["COMMON_TOPICS"])
+
+C_OPENERS: list[str] = _T["C_OPENERS"]
+C_OPEN_PREFIX: list[str] = _T["C_OPEN_PREFIX"]
+C_QA_PREFIX: list[str] = _T["C_QA_PREFIX"]
+C_ACKS: list[str] = _T["C_ACKS"]
+C_THANKS: list[str] = _T["C_THANKS"]
+C_STATEMENTS: list[str] = _T["C_STATEMENTS"]
+C_CONSIDER: list[str] = _T["C_CONSIDER"]
+C_PRE_TAIL: list[str] = _T["C_PRE_TAIL"]
+C_NUDGES: list[str] = _T["C_NUDGES"]
+C_REASK: list[str] = _T["C_REASK"]
+C_IMAGE: str = _T["C_IMAGE"]
+C_BARGAIN: list[str] = _T["C_BARGAIN"]
+C_BARGAIN2: list[str] = _T["C_BARGAIN2"]
+C_ORDERED: list[str] = _T["C_ORDERED"]
+C_PAID: list[str] = _T["C_PAID"]
+C_COMPLAINT_OPEN_DETAIL: list[str] = _T["C_COMPLAINT_OPEN_DETAIL"]
+C_COMPLAINT_PROOF: list[str] = _T["C_COMPLAINT_PROOF"]
+C_COMPLAINT_QA: list[Topic] = _topics(_T["C_COMPLAINT_QA"])
+C_SERVICE_COMMON: list[Topic] = _topics(_T["C_SERVICE_COMMON"])
+C_SERVICE_DETAIL: list[str] = _T["C_SERVICE_DETAIL"]
+C_UNANSWERED_Q: list[str] = _T["C_UNANSWERED_Q"]
+
+A_GREET: list[str] = _T["A_GREET"]
+A_GREET_SHORT: list[str] = _T["A_GREET_SHORT"]
+A_GREET_AFTER: list[str] = _T["A_GREET_AFTER"]
+A_BOT: list[str] = _T["A_BOT"]
+A_BARGAIN: list[str] = _T["A_BARGAIN"]
+A_ORDER_ACK: list[str] = _T["A_ORDER_ACK"]
+A_URGE: list[str] = _T["A_URGE"]
+A_PAID_ACK: list[str] = _T["A_PAID_ACK"]
+A_CONSIDER: list[str] = _T["A_CONSIDER"]
+A_FOLLOWUP: list[str] = _T["A_FOLLOWUP"]
+A_CLOSE: list[str] = _T["A_CLOSE"]
+A_APOLOGY: list[str] = _T["A_APOLOGY"]
+A_SOOTHE: list[str] = _T["A_SOOTHE"]
+A_COMPLAINT_ACK: list[str] = _T["A_COMPLAINT_ACK"]
+A_COMPLAINT_CLOSE_OK: list[str] = _T["A_COMPLAINT_CLOSE_OK"]
+A_COMPLAINT_CLOSE: list[str] = _T["A_COMPLAINT_CLOSE"]
+A_TRANSFER: list[str] = _T["A_TRANSFER"]
+A_PREFIX: list[str] = _T["A_PREFIX"]
+A_SUFFIX: list[str] = _T["A_SUFFIX"]
+EMOJI: list[str] = _T["EMOJI"]
+QUICK_REPLIES: list[str] = _T["QUICK_REPLIES"]
+
+# Forbidden-phrase categories (the phrases are lexicons/forbidden.txt's)
+FORBIDDEN_PREFIX: frozenset[str] = frozenset(_T["FORBIDDEN_PREFIX"])
+FORBIDDEN_PREFERRED: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _T["FORBIDDEN_PREFERRED"].items()}
+
 # --------------------------------------------------------------------------- text helpers
 
-_FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)}
-_FULLWIDTH[0x3000] = 0x20
 _NORM_DROP = re.compile(r"\[[^\[\]]{1,6}\]|[\W_]+")
-
-
-def _normalize(s: str) -> str:
-    return s.translate(_FULLWIDTH).lower()
 
 
 def _norm_key(s: str) -> str:
@@ -92,29 +244,22 @@ def _norm_key(s: str) -> str:
     return _NORM_DROP.sub("", _normalize(s))
 
 
-def _lexicon(name: str) -> list[str]:
-    """Phrases of lexicons/<name>.txt: the text before the first `|`, comments skipped."""
-    out = []
-    for line in (LEXICON_DIR / f"{name}.txt").read_text(encoding="utf-8").splitlines():
-        if "#" in line:
-            line = line[: line.index("#")]
-        p = line.split("|")[0].strip()
-        if p:
-            out.append(_normalize(p))
-    return out
-
-
 class _Lex:
+    """The lexicons' phrases (normalised), read with qc.lexicon."""
+
     def __init__(self):
-        self.forbidden = _lexicon("forbidden")
-        self.allow = _lexicon("allowlist")
-        self.apology = _lexicon("apology")
-        self.complaint = _lexicon("complaint")
-        self.bargain = _lexicon("bargain")
-        self.ordered = _lexicon("ordered")
-        self.urge = _lexicon("urge_pay")
-        self.question = _lexicon("question")
-        self.ack = _lexicon("ack")
+        def phrases(name: str) -> list[str]:
+            return lexicon.load(name).phrases
+
+        self.forbidden = phrases("forbidden")
+        self.allow = phrases("allowlist")
+        self.apology = phrases("apology")
+        self.complaint = phrases("complaint")
+        self.bargain = phrases("bargain")
+        self.ordered = phrases("ordered")
+        self.urge = phrases("urge_pay")
+        self.question = phrases("question")
+        self.ack = phrases("ack")
         self.ack_keys = {_norm_key(a) for a in self.ack} - {""}
 
     @staticmethod
@@ -136,382 +281,23 @@ def _lex() -> _Lex:
     return _Lex()
 
 
+@lru_cache(maxsize=None)
+def _lexicon_lines(file: str) -> list[str]:
+    return (LEXICON_DIR / file).read_text(encoding="utf-8").splitlines()
+
+
+def _as_written(entry: lexicon.Entry) -> str:
+    """The entry's phrase spelt as in its file (傻X, where Entry.phrase is the normalised 傻x):
+    the generator writes phrases into messages as the lexicon spells them. Normalisation keeps
+    the length, so the phrase's span in the normalised line is its spelling."""
+    line = _lexicon_lines(entry.file)[entry.line - 1]
+    i = _normalize(line).find(entry.phrase)
+    return line[i:i + len(entry.phrase)] if i >= 0 else entry.phrase
+
+
 class _Blank(dict):
     def __missing__(self, key):
         return ""
-
-
-# --------------------------------------------------------------------------- shops
-
-CITIES = [("北京", 2), ("上海", 2), ("广州", 3), ("深圳", 3), ("杭州", 2), ("南京", 2), ("成都", 3),
-          ("重庆", 3), ("武汉", 2), ("西安", 3), ("郑州", 2), ("长沙", 2), ("沈阳", 3), ("哈尔滨", 4),
-          ("昆明", 4), ("南宁", 4), ("济南", 2), ("石家庄", 2), ("合肥", 2), ("乌鲁木齐", 6), ("兰州", 4),
-          ("厦门", 3), ("青岛", 2), ("苏州", 1), ("宁波", 2), ("东莞", 3), ("太原", 3), ("贵阳", 4)]
-
-# Questions every shop gets (each has a question cue; none has a bargain/complaint cue).
-COMMON_TOPICS = [
-    (["发什么快递？", "默认发哪家快递？", "能发顺丰吗？", "一般用什么快递发货？"],
-     ["亲，默认发中通和韵达，需要顺丰的话备注一下，补个运费差价就行", "我们默认中通快递哦，偏远地区发邮政，{city}是正常发中通的",
-      "可以发顺丰的亲，下单后联系我给您改成顺丰"]),
-    (["几天能到{city}？", "发到{city}要几天？", "{city}多久能到？", "寄到{city}大概几天？"],
-     ["亲，发{city}一般{d}天左右就到了", "正常{d}天左右能到{city}哦，具体以物流信息为准",
-      "{city}的话{d}天左右，发出后物流信息会实时更新的"]),
-    (["有现货吗？", "现在有货吗？", "什么时候能发出？", "这个有库存吗？"],
-     ["有现货的亲，下午五点前下单当天就能发出", "现货充足的亲，48小时内发出", "有货的，仓库每天下午统一发一次快递"]),
-    (["能开发票吗？", "可以开专票吗？", "发票怎么开？"],
-     ["可以开的亲，下单时备注抬头和税号，电子发票会发到您邮箱", "专票也可以开的，确认收货后联系我们登记就行"]),
-    (["支持七天无理由退换吗？", "不合适可以退换吗？"],
-     ["支持的亲，收到货不影响二次销售都可以七天无理由退换", "可以的亲，本店商品都支持七天无理由，还送运费险"]),
-]
-
-SHOPS = [
-    {
-        "name": "大焊五金旗舰店", "code": "DH", "prefix": "大焊",
-        "pre": [("小李", 5), ("阿敏", 3)], "after": [("老王", 4), ("小芳", 3)],
-        "amount": (300.0, 2000.0),
-        "products": [("ZX7-200家用电焊机", "焊机", 339, 599), ("ZX7-315双电压电焊机", "焊机", 699, 1299),
-                     ("NB-270二保焊机", "焊机", 1199, 1999), ("WS-250氩弧焊机", "焊机", 899, 1799),
-                     ("LGK-40等离子切割机", "切割机", 999, 1899), ("自动变光焊接面罩套装", "面罩", 300, 459),
-                     ("J422焊条整箱20公斤", "焊条", 300, 420)],
-        "gifts": ["一包焊条", "一副焊工手套", "一个手持面罩", "两片切割片"],
-        "topics": {
-            "焊机": [
-                (["这款{p}能焊多厚的板子？", "{p}焊3毫米的铁板没问题吧？", "我想焊家里的铁门，这个够用吗？"],
-                 ["亲，{p}焊2到6毫米的板子都没问题，家里焊铁门、防盗窗完全够用",
-                  "可以的亲，3毫米铁板用3.2的焊条，电流调到110A左右就行", "够用的亲，焊铁门铁窗很轻松，新手也好上手"]),
-                (["家里是220V的电，能用吗？", "{p}是单电压还是双电压？", "用家里的插座能带动吗？"],
-                 ["亲，这款是220V和380V双电压自动切换，家用工地都能用", "家用220V可以直接用的，建议配4平方的电源线",
-                  "可以的亲，普通家用插座就能带动，焊2.5的焊条很轻松"]),
-                (["是纯铜芯的吗？", "{p}里面是铜的还是铝的？", "变压器是什么材质？"],
-                 ["亲，我们家焊机都是纯铜变压器，可以拆机验货", "是纯铜的亲，比铝芯的散热好、更耐用，质量很靠谱"]),
-                (["标配有哪些配件？", "配件都有什么？", "带不带焊钳和地线？"],
-                 ["亲，标配焊钳、地线、手持面罩、敲渣锤和刷子，到手就能用", "配件齐全的亲，焊钳线3米、地线2米，另外配一个手持面罩"]),
-                (["新手能学会吗？", "我没焊过，好上手吗？", "有没有教学视频？"],
-                 ["亲，这款有热引弧和防粘功能，新手半天就能上手", "有的亲，店铺首页有教学视频，从引弧到收尾都讲得很清楚"]),
-                (["暂载率多少？", "能连续焊多久？"],
-                 ["亲，这款暂载率60%，正常焊一两个小时没问题", "连续焊接很稳定的，温度高了会自动保护，停一会儿就能继续"]),
-            ],
-            "切割机": [
-                (["切割机能切多厚的不锈钢？", "{p}切10毫米的钢板行不行？"],
-                 ["亲，{p}切不锈钢12毫米以内切口很平整", "可以的亲，10毫米钢板切起来很轻松，切口基本不用打磨"]),
-                (["要配气泵吗？", "需要另外买气泵吗？"],
-                 ["需要配气泵的亲，一般小型静音气泵就可以", "要配气泵的，店里有套餐带气泵，比单买划算"]),
-                (["割嘴是易损件吗？", "电极割嘴多久换一次？"],
-                 ["是易损件的亲，正常使用一套能用一两周，店里有配件卖", "看使用强度，一般切几百米换一次，标配送了两套"]),
-            ],
-            "面罩": [
-                (["面罩是自动变光的吗？", "变光速度快不快？"],
-                 ["是的亲，这款是真彩自动变光，0.1毫秒变光，不伤眼睛", "很快的亲，引弧瞬间就变暗，比手持面罩方便多了"]),
-                (["能戴眼镜用吗？", "头箍能调大小吗？"],
-                 ["可以的亲，面罩内部空间大，戴眼镜也不压", "头箍可以调节的，戴久了也不累"]),
-                (["电池多久换一次？", "需要充电吗？"],
-                 ["亲，太阳能加纽扣电池双供电，一般一年换一次电池", "不用充电的亲，有太阳能板自动补电"]),
-            ],
-            "焊条": [
-                (["焊条是哪个牌子的？", "是正品大西洋吗？"],
-                 ["亲，我们的是大西洋焊条，厂家直供，正品保证", "是正品的亲，每箱都有合格证和批次号"]),
-                (["J422焊条能焊不锈钢吗？", "焊不锈钢用哪种焊条？"],
-                 ["J422是碳钢焊条哦，焊不锈钢要用A102不锈钢焊条", "亲，不锈钢建议用A102，店里也有卖"]),
-                (["2.5的和3.2的选哪个？", "焊条多粗合适？"],
-                 ["亲，焊2毫米以下的薄板选2.5，3毫米以上选3.2的", "家用小焊机建议2.5和3.2各备一些"]),
-            ],
-        },
-        "service": [
-            (["{p}怎么调电流？", "焊2.5的焊条电流调多少？"],
-             ["亲，焊2.5的焊条电流调70到90A，3.2的调100到130A", "电流旋钮顺时针是加大，薄板先从小电流试起"]),
-            (["地线怎么接？", "焊钳线是接正极还是负极？"],
-             ["亲，酸性焊条一般正接，焊钳接负极、地线接正极", "地线夹要夹在工件干净的位置，接触好了引弧更稳"]),
-        ],
-        "complaints": [
-            (["焊机收到了，外壳摔坏了一块", "收到的{p}外壳压坏了，凹进去一大块", "包装箱破了，面罩镜片有划痕"],
-             ["麻烦您拍几张破损位置和外包装的照片发给我", "您拍个照片给我看一下，我这边马上登记"],
-             ["已经给您登记补发新的配件，顺丰发出，三天左右到", "给您两个方案：补偿50元，或者寄回来给您换新，您看哪种方便"]),
-            (["焊机打不着火是怎么回事", "{p}插上电指示灯亮但是不出电", "用了两次就焊不上了", "一开机就跳闸，根本用不了"],
-             ["麻烦您拍个视频，看一下面板指示灯和电流旋钮的状态", "您先检查一下地线夹是否夹紧、焊钳线有没有接反"],
-             ["这是过热保护启动了，关机冷却十分钟就能恢复，如果还是不行直接给您换新", "已经给您申请换新了，快递员明天上门取件"]),
-            (["少了个焊钳", "收到只有主机，少配件，地线没有", "焊条少发了一盒"],
-             ["麻烦您把外箱的快递单和收到的东西拍照发一下", "我这边核对一下发货记录，您稍等"],
-             ["核实是仓库漏发了，已经给您补发，单号稍后发您", "已经安排补发了，明天就能发出"]),
-            (["我买的是315的，发来的是250的，型号不对", "发错了，我要的是J422焊条"],
-             ["麻烦您发一下订单号和收到的实物照片", "我查一下发货记录，您把外箱标签拍给我看看"],
-             ["确认是发错了，给您安排换货，寄回运费我们承担", "已经给您重新发正确的型号，原来那台等快递上门取"]),
-            (["下单五天了还没到", "物流太慢了，三天都不动"],
-             ["我这边帮您查一下物流", "麻烦提供一下订单号，我联系快递核实"],
-             ["已经联系快递加急处理了，今天会有更新", "包裹卡在中转站了，已经催快递了，两天内给您送到"]),
-        ],
-        "closers": ["祝您生意兴隆，财源滚滚！有问题随时找我们", "有什么问题随时联系我们，祝您使用愉快",
-                    "感谢您对大焊五金的支持，用着好记得给个好评哦"],
-    },
-    {
-        "name": "美家电器专营店", "code": "MJ", "prefix": "美家",
-        "pre": [("小周", 5), ("小吴", 4)], "after": [("阿杰", 4), ("莉莉", 3)],
-        "amount": (200.0, 5000.0),
-        "products": [("小天鹅10公斤滚筒洗衣机", "洗衣机", 1899, 3499), ("海尔8公斤波轮洗衣机", "洗衣机", 899, 1599),
-                     ("格力1.5匹变频空调", "空调", 2699, 4599), ("美的大1匹挂机空调", "空调", 1899, 2999),
-                     ("苏泊尔4L电饭煲", "电饭煲", 219, 459), ("九阳IH电饭煲", "电饭煲", 329, 699)],
-        "gifts": ["一个收纳篮", "一套清洁剂", "一年延保", "一个不粘饭勺"],
-        "topics": {
-            "洗衣机": [
-                (["滚筒洗衣机和波轮的哪个洗得干净？", "滚筒的好还是波轮的好？"],
-                 ["亲，滚筒洗衣机洗得更干净也更省水，波轮的洗得快、价格实惠", "看需求哦，滚筒洗衣机不伤衣服，波轮洗床单被罩更方便"]),
-                (["{p}有烘干功能吗？", "能烘干吗？"],
-                 ["这款带蒸汽除菌，但没有烘干哦，需要烘干可以看看洗烘一体款", "有烘干的亲，冷凝式烘干，阴雨天也不怕"]),
-                (["噪音大不大？", "晚上洗会不会吵？"],
-                 ["噪音很小的亲，变频电机洗涤时只有46分贝左右", "不吵的亲，直驱电机很安静，晚上洗也不影响休息"]),
-                (["能放进60公分的位置吗？", "机身尺寸是多少？"],
-                 ["亲，机身深度56公分，60公分的位置可以放下", "尺寸是宽60深56高85，详情页有尺寸图可以参考"]),
-                (["送货上门吗？包安装吗？", "需要自己安装吗？"],
-                 ["送货上门的亲，本地师傅免费安装，只收材料费", "不用自己装的，送货师傅会帮您装好并试机"]),
-            ],
-            "空调": [
-                (["{p}是几级能效？", "一晚上大概用多少电？"],
-                 ["亲，这款是新一级能效，一晚上大概一度多电", "新一级能效的亲，变频运行很省电"]),
-                (["15平米的房间够用吗？", "20平的客厅用几匹的？"],
-                 ["15平米用1.5匹刚好，制冷制热都很快", "20平的客厅建议2匹或者柜机，效果更好"]),
-                (["安装要另外收费吗？", "铜管是标配多长？"],
-                 ["基础安装免费的亲，铜管超出3米按米收费", "标配3米铜管，一般卧室够用，超出部分师傅现场报价"]),
-                (["是纯铜管吗？", "质量怎么样？"],
-                 ["是纯铜管的亲，官方授权专营店，质量很靠谱，您放心", "整机六年保修，压缩机十年，质量可靠"]),
-            ],
-            "电饭煲": [
-                (["{p}煮饭好吃吗？", "做出来的米饭香不香？"],
-                 ["亲，这款是IH加热，米饭受热均匀，很多买家反馈煮饭很香", "很香的亲，有柴火饭模式，还能煮出锅巴"]),
-                (["内胆是什么材质的？", "内胆会不会掉涂层？"],
-                 ["内胆是球釜不粘内胆，好清洗", "涂层很耐用的亲，正常用木勺硅胶勺就行"]),
-                (["有预约功能吗？", "能定时吗？"],
-                 ["有24小时预约的亲，早上起来就有热粥喝", "可以定时的，晚上放好米设好时间就行"]),
-                (["几个人用合适？", "三口之家选多大的？"],
-                 ["4L适合3到6个人用", "三口之家选3L到4L都可以，偶尔来客人4L更合适"]),
-            ],
-        },
-        "service": [
-            (["洗衣机第一次用要注意什么？", "新空调第一次开要注意什么？"],
-             ["亲，洗衣机第一次使用记得拆掉后面的运输螺栓哦", "空调第一次开先用制冷模式运行半小时，有点异味是正常的新机味"]),
-            (["怎么预约安装？", "安装师傅什么时候上门？"],
-             ["亲，签收后在订单页点预约安装，或者把地址发我帮您约", "一般签收后24小时内师傅会电话联系您约时间"]),
-            (["电饭煲怎么设置预约？", "滚筒洗衣机怎么开童锁？"],
-             ["亲，按预约键后用加减键调时间，再按开始就行", "长按温度和转速两个键三秒就能开童锁"]),
-        ],
-        "complaints": [
-            (["滚筒洗衣机漏水，地上全是水", "洗衣机一洗衣服就漏水", "洗衣机脱水的时候不工作了"],
-             ["麻烦您拍个视频发我看看漏水的位置", "您先看下进水管接口有没有拧紧，拍个照片给我"],
-             ["已经给您派售后师傅上门检修，明天上午联系您", "这边给您登记换新，旧机师傅上门拉走"]),
-            (["空调不制冷，开了半小时还是热风", "空调不制冷，外机也不转", "新买的空调不工作，遥控没反应"],
-             ["麻烦您看一下外机有没有在转，拍个视频给我", "您把遥控调到制冷模式16度，拍一下显示屏"],
-             ["已经给您预约了售后师傅，今天下午上门检查", "可能是缺氟，师傅上门免费加氟检修"]),
-            (["电饭煲显示屏死机了，按什么都没反应", "电饭煲不加热了，米还是生的", "电饭煲用了一周就坏了"],
-             ["您先拔掉电源等一分钟再插上试试", "麻烦拍一下显示屏和底部的铭牌给我"],
-             ["给您直接换新，快递上门取件，运费我们出", "已经给您登记换新了，新机明天发出"]),
-            (["洗衣机外壳有划痕", "空调外机侧面凹进去一块", "电饭煲外壳摔坏了"],
-             ["麻烦您拍一下外壳和包装箱的照片", "您拍个照片发我，我给您登记"],
-             ["给您两个方案：补偿100元，或者给您换新，您选一个", "已经给您申请了补偿，三个工作日内到账"]),
-            (["约的安装师傅还没到，都等一上午了", "空调到了三天了还没来装，我要投诉"],
-             ["我马上联系安装网点核实", "麻烦您提供一下订单号和联系电话"],
-             ["已经催了网点，师傅一小时内联系您", "网点已经改约今天下午，师傅姓张，会先给您打电话"]),
-            (["退款还没到账，都一周了", "凭什么不给退款，我都寄回去了"],
-             ["我查一下退款进度", "麻烦发一下订单号，我看看仓库签收情况"],
-             ["仓库已经签收了，今天给您退款，原路返回", "已经给您加急处理退款，24小时内到账"]),
-        ],
-        "closers": ["我们家的电器质量很靠谱，用着有问题随时联系我们", "感谢您选择美家电器，祝您生活愉快",
-                    "有任何问题随时找我们，祝您使用愉快"],
-    },
-    {
-        "name": "果乐零食铺", "code": "GL", "prefix": "果乐",
-        "pre": [("糖糖", 5), ("小米", 4)], "after": [("阿强", 5)],
-        "amount": (20.0, 200.0),
-        "products": [("每日坚果礼盒30包", "礼盒", 69, 139), ("奶油味夏威夷果500g", "坚果", 29, 59),
-                     ("巴旦木仁250g两袋", "坚果", 39, 69), ("碧根果500g", "坚果", 39, 69),
-                     ("坚果大礼包1.5kg", "礼盒", 99, 199), ("盐焗开心果500g", "坚果", 45, 89)],
-        "gifts": ["一个开果器", "两包小鱼干", "一个收纳罐", "一包芒果干"],
-        "topics": {
-            "坚果": [
-                (["是今年的新货吗？", "生产日期是什么时候？", "是新鲜的吗？"],
-                 ["亲，都是今年的新货，生产日期在十月份", "新鲜的亲，我们每周进货，不会放太久"]),
-                (["保质期多久？", "能放多长时间？"],
-                 ["保质期是9个月哦，开封后建议一周内吃完", "未开封能放9个月，开封后用密封夹夹好"]),
-                (["夏威夷果好剥吗？", "壳好不好开？"],
-                 ["夏威夷果开了口的，用附带的开果器一拧就开", "很好开的亲，每颗都有开口"]),
-                (["甜不甜？", "是什么口味的？", "咸不咸？"],
-                 ["是奶油味的，甜度适中，不腻", "微咸的亲，盐焗工艺，越吃越香"]),
-                (["孕妇能吃吗？", "小孩能吃吗？"],
-                 ["可以吃的亲，适量食用就好", "小朋友可以吃，三岁以下建议大人剥好碾碎"]),
-                (["一袋多少克？", "是独立小包装吗？"],
-                 ["一袋500克，密封袋装", "是独立小包装的亲，每包25克，方便携带"]),
-            ],
-            "礼盒": [
-                (["礼盒有手提袋吗？", "送人有袋子吗？"],
-                 ["都配手提袋的亲，送人很有面子", "有的亲，每个礼盒都配一个手提袋"]),
-                (["{p}里面有几种坚果？", "里面都有什么？"],
-                 ["亲，里面有夏威夷果、巴旦木、腰果、蔓越莓干等六种", "一共八种坚果果干，每天一包营养均衡"]),
-                (["礼盒上是什么图案？", "包装好看吗？"],
-                 ["今年的礼盒印的是财源滚滚福字，过年送礼很合适", "红色喜庆款，包装很上档次"]),
-                (["能帮忙写贺卡吗？", "可以放贺卡吗？"],
-                 ["可以的亲，下单时把祝福语备注给我们", "可以免费放贺卡，备注祝福语就行"]),
-            ],
-        },
-        "service": [
-            (["坚果开封后怎么保存？", "吃不完怎么放？"],
-             ["开封后用密封夹夹好，放阴凉干燥处", "建议放进密封罐，避免受热受潮"]),
-            (["我的快递到哪了？", "能查一下物流吗？"],
-             ["亲，我帮您查一下，已经到{city}转运中心了，预计明天送达", "物流显示在派送中，今天就能收到"]),
-        ],
-        "complaints": [
-            (["夏威夷果有点受潮，不脆了", "巴旦木有异味，一股哈喇味", "打开发现有几颗发霉了", "碧根果好多空壳，质量太差了"],
-             ["麻烦您拍几张照片给我看一下", "您把包装背面的生产日期拍给我"],
-             ["这边直接给您退款，不用寄回", "给您补发一袋新的，今天就发出"]),
-            (["礼盒里少了一个小包", "买了两袋只收到一袋，漏发了"],
-             ["麻烦您拍一下收到的东西", "我核对一下发货记录，您稍等"],
-             ["核实是漏发了，马上给您补发", "已经给您退了少发那部分的钱"]),
-            (["我要的是奶油味，发错成原味了", "口味发错了"],
-             ["麻烦拍一下收到的包装给我", "我看一下订单备注"],
-             ["确实是发错了，给您补发奶油味的，原味的不用退了", "给您补发正确口味，今天发出"]),
-            (["快递太慢了，五天还没到", "怎么还没发货"],
-             ["我帮您查一下物流", "麻烦发一下订单号"],
-             ["已经联系快递加急了，明天能到", "仓库今天下午给您发出，单号稍后同步"]),
-            (["礼盒压坏了，送人都没法送", "外包装破损了"],
-             ["麻烦拍一下包装的照片", "您拍个照片发我"],
-             ["给您补发一个新礼盒，顺丰发出", "补偿您20元，或者补发新的礼盒，您选一个"]),
-        ],
-        "closers": ["感谢支持果乐零食铺，祝您吃得开心", "有问题随时找我们，祝您生活愉快", "吃得满意记得来回购哦"],
-    },
-    {
-        "name": "衣选服饰", "code": "YX", "prefix": "衣选",
-        "pre": [("小雅", 5), ("阿琳", 4)], "after": [("木木", 4), ("小陈", 3)],
-        "amount": (50.0, 600.0),
-        "products": [("男款加厚连帽羽绒服", "羽绒服", 359, 599), ("女款长款白鸭绒羽绒服", "羽绒服", 429, 599),
-                     ("轻薄短款羽绒服", "羽绒服", 239, 449), ("加绒连帽卫衣", "卫衣", 89, 199),
-                     ("宽松圆领卫衣", "卫衣", 59, 149), ("情侣款卫衣", "卫衣", 99, 219)],
-        "gifts": ["一双袜子", "一个收纳袋", "一张10元券", "一个钥匙扣"],
-        "topics": {
-            "羽绒服": [
-                (["我身高{h}体重{w}斤，穿什么码？", "{h}的个子{w}斤，选L还是XL？", "尺码偏大还是偏小？"],
-                 ["亲，根据您的身高体重建议选{size}码，喜欢宽松可以再大一码", "这款版型偏大，平时穿L的选M就可以",
-                  "建议{size}码的亲，详情页有尺码表可以参考"]),
-                (["充绒量多少？", "是白鸭绒还是灰鸭绒？", "含绒量多少？"],
-                 ["亲，这款是90%白鸭绒，充绒量200克，零下15度都能穿", "是白鸭绒的，含绒量90%，很保暖"]),
-                (["会不会钻毛？", "帽子能拆吗？"],
-                 ["不会的亲，防钻绒面料加上双层内胆", "帽子是可拆卸的，拉链式的很方便"]),
-                (["有没有黑色？", "还有别的颜色吗？"],
-                 ["有黑色、藏青、卡其三个颜色", "黑色和米白都有现货的亲"]),
-            ],
-            "卫衣": [
-                (["我身高{h}体重{w}斤，穿什么码？", "平时穿L，这款要选几码？"],
-                 ["亲，建议选{size}码，宽松版型", "这款是正常码，平时穿L选L就行"]),
-                (["卫衣是纯棉的吗？", "面料是什么？"],
-                 ["是纯棉的亲，克重400克，厚实不透", "面料是纯棉毛圈，里面加绒，很暖和"]),
-                (["洗了会缩水吗？", "能机洗吗？"],
-                 ["建议冷水手洗或者机洗轻柔模式，不会缩水", "可以机洗的亲，翻面洗更好"]),
-                (["有没有灰色？", "情侣款有哪些颜色？"],
-                 ["有灰色的亲，还有白色和燕麦色", "情侣款有黑白两色，男女同款"]),
-            ],
-        },
-        "service": [
-            (["羽绒服能机洗吗？", "羽绒服怎么洗？"],
-             ["建议手洗或者干洗哦，机洗容易结团", "用中性洗涤剂手洗，平铺晾干后拍一拍就蓬松了"]),
-            (["可以换个尺码吗？", "想换大一码怎么弄？"],
-             ["可以的亲，在订单页申请换货，选好新尺码寄回就行", "可以换的，寄回时在包裹里写上要换的尺码"]),
-        ],
-        "complaints": [
-            (["尺码不对，标的L穿着像M", "尺码不对，穿着太小了"],
-             ["麻烦您量一下衣长和胸围发我", "您拍一下领口的尺码标给我看看"],
-             ["给您免费换大一码，运费我们出", "直接给您换货，快递上门取件"]),
-            (["穿了一次就起球了", "卫衣洗了一次就掉色", "袖口开线了", "羽绒服钻毛钻得厉害，质量太差"],
-             ["麻烦拍几张照片给我看一下", "您把问题位置拍清楚发我"],
-             ["给您退货退款，运费我们承担", "给您补偿30元，或者退货退款，您选一个"]),
-            (["颜色不对，我要的是黑色发来的是灰色", "发错颜色了"],
-             ["麻烦拍一下收到的衣服和吊牌", "我查一下发货记录"],
-             ["确认是发错了，给您重新发黑色的，灰色的快递上门取", "给您换成正确的颜色，今天发出"]),
-            (["退款被拒了是什么意思", "退货寄回去一周了，退款还没到"],
-             ["我查一下您的退货记录", "麻烦发一下退货单号"],
-             ["仓库已经收到了，今天给您退款", "已经重新给您通过退款了，原路返回"]),
-            (["好几天了还没发货", "物流太慢了，一直不动"],
-             ["我帮您查一下", "麻烦提供一下订单号"],
-             ["已经催仓库了，今天一定发出", "已经联系快递加急了，明天能到"]),
-        ],
-        "closers": ["感谢您的支持，穿着合适记得来个好评哦", "有问题随时找我们，祝您生活愉快", "欢迎下次再来逛逛衣选哦"],
-    },
-]
-
-# --------------------------------------------------------------------------- common pools
-
-C_OPENERS = ["在吗", "你好", "您好", "有人吗", "老板在吗", "hello", "亲", "在不在", "你好啊", "嗨"]
-C_OPEN_PREFIX = ["", "你好，", "您好，", "在吗，", "老板，", "请问", "问一下，"]
-C_QA_PREFIX = ["", "", "", "那", "还有，", "另外", "请问", "再问一下，", "对了，"]
-C_ACKS = ["好的", "好的", "嗯嗯", "嗯", "收到", "谢谢", "好的呢", "ok", "感谢", "恩恩", "好的哦"]
-C_THANKS = ["好的谢谢", "好的，谢谢啦", "收到，谢谢", "行，辛苦了", "好的，麻烦了", "明白了，谢谢"]
-C_STATEMENTS = ["那我再看看", "行，我知道了", "好的我明白了", "那我对比一下再说", "好，我先收藏一下"]
-C_CONSIDER = ["我再考虑考虑", "我再看看吧", "我跟家里人商量一下", "我再对比一下别家", "那我先想想"]
-C_PRE_TAIL = ["对了", "还有个事", "另外", "我还想了解一下"]
-C_NUDGES = ["在吗？", "亲？", "有人吗？", "人呢", "？", "在不在？"]
-C_REASK = ["？", "？？", "亲？", "什么意思？", "能回答一下吗？", "问你呢"]
-C_IMAGE = "[图片]"
-C_BARGAIN = ["能便宜点吗？", "{p}能便宜点吗", "太贵了，能少点不", "有没有优惠？", "买两个能优惠点吗？", "包邮吗？",
-             "能包邮不？", "最低多少钱？", "抹个零呗", "给个优惠吧老板", "有赠品吗？", "能打个折吗", "别家才卖{price}，你们有点贵",
-             "可以便宜一点吗", "再便宜点呗，诚心要", "老板，有优惠吗"]
-C_BARGAIN2 = ["再便宜一点吧", "抹零行不行", "真的不能少一点吗", "那送点什么吧", "再优惠一点就要了"]
-C_ORDERED = ["好的，那我拍了", "已拍，麻烦尽快发货", "拍下了，帮我备注一下", "下单了，记得早点发", "刚下单了", "已下单，地址没问题",
-             "行，已经拍了"]
-C_PAID = ["已经付了", "已付款", "付款了", "已支付，麻烦早点发"]
-C_COMPLAINT_OPEN_DETAIL = ["你们看看怎么处理", "太影响使用了", "急着用呢", "这让我怎么用", "麻烦给个说法"]
-C_COMPLAINT_PROOF = ["[图片]", "[图片]", "照片发你了", "你看下图片", "视频发你了"]
-C_COMPLAINT_QA = [
-    (["那运费谁出？", "寄回的运费怎么算？"], ["运费我们承担的亲，您选择上门取件就行", "寄回运费我们出，您先垫付，备注后给您补"]),
-    (["多久能处理好？", "什么时候能弄好？"], ["一般1到3个工作日处理好，我会一直跟进", "今天就给您处理，有进展我第一时间通知您"]),
-    (["退款几天到账？", "钱什么时候退回来？"], ["退款原路返回，一般1到3天到账", "审核通过后24小时内到账"]),
-    (["要我寄回去吗？", "旧的怎么办？"], ["不用您寄，快递员会上门取件", "旧的先留着，师傅上门时一起带走"]),
-    (["新的什么时候能发出？", "补发的什么时候到？"], ["今天下午就能发出，单号稍后发您", "明天发出，大概{d}天到{city}"]),
-]
-C_SERVICE_COMMON = [
-    (["我想改一下收货地址，可以吗？", "地址填错了，能改吗？"], ["可以的亲，发货前都可以改，您把新地址发我", "可以改的，您把正确的地址和电话发给我"]),
-    (["发票什么时候开？", "电子发票在哪里看？"], ["亲，确认收货后24小时内开出，发到您邮箱", "订单详情页有电子发票，可以直接下载"]),
-    (["可以七天无理由退货吗？", "不想要了能退吗？"], ["可以的亲，在订单页面申请退货，填写单号就行", "能退的亲，不影响二次销售就可以退"]),
-]
-C_SERVICE_DETAIL = ["新地址是{city}市人民路88号", "我发你订单截图", "[图片]", "就是这个订单"]
-C_UNANSWERED_Q = ["那什么时候能发货？", "能发顺丰吗？", "还有其他颜色吗？", "大概几天能到？", "这个能开发票吗？",
-                  "可以放心用吗？", "质保多久？", "有没有说明书？", "怎么联系售后？", "用的时候要注意什么？"]
-
-A_GREET = ["您好，我是{prefix}客服{name}，很高兴为您服务~", "亲，在的，请问有什么可以帮您？", "您好亲，欢迎光临{shop}，我是{name}",
-           "在的亲，您请说", "亲亲您好，{name}为您服务，请问您想了解哪款产品呢", "您好，欢迎光临{shop}，有什么可以帮您的吗",
-           "亲，我是客服{name}，您有什么问题尽管问"]
-A_GREET_SHORT = ["您好亲，", "亲，在的，", "您好，", "在的亲，", "亲亲您好，"]
-A_GREET_AFTER = ["您好，我是售后客服{name}，请问遇到什么问题了？", "亲，售后{name}为您服务，请问有什么可以帮您",
-                 "您好亲，我是{name}，请说一下您遇到的情况", "在的亲，售后这边，您说"]
-A_BOT = ["您好，欢迎光临{shop}！我是智能助理店小蜜，人工客服正在赶来，请稍候~",
-         "亲，欢迎光临{shop}，我是店小蜜，人工客服马上就到",
-         "欢迎光临~{shop}客服正在接入中，您可以先描述一下问题哦",
-         "您好，店小蜜为您服务，已为您转接人工客服，请稍候"]
-A_BARGAIN = ["亲，这已经是活动价了，我给您申请{gift}吧", "亲亲，现在领券下单可以立减{c}元哦", "价格是统一定价的亲，我可以给您备注优先发货",
-             "亲，两件以上可以享受满减，第二件打9折", "包邮的亲，偏远地区除外", "亲，现在下单送{gift}，性价比很高的",
-             "这个价格已经很实惠了亲，我再帮您申请一个{c}元的券", "亲，店铺首页有满减券，领了再下单更划算",
-             "现在是双十一预热价，比平时实惠不少的亲", "价格没法再调了亲，但可以送您{gift}"]
-A_ORDER_ACK = ["收到亲，看到您的订单了，给您备注好了", "好的亲，请核对一下收货地址是否正确哦", "亲，地址和电话确认无误的话，我们会按顺序安排发出",
-               "感谢您的支持，发货后物流信息会同步给您", "好的亲，已经给您备注了，仓库会优先处理"]
-A_URGE = ["亲，看到您拍下了还没付款哦，订单已经为您保留，记得及时付款~", "亲亲，库存不多了，付款后今天发货哦",
-          "亲，您的订单还未付款，完成付款后我们马上安排发货", "亲，订单还没付，今天下午四点前付款今天发货"]
-A_PAID_ACK = ["好的亲，订单状态已经更新了，今天就给您安排", "好的亲，已经看到了，会按顺序发出", "收到亲，发货后给您留言"]
-A_CONSIDER = ["好的亲，有需要随时联系我哦", "没问题的亲，考虑好了随时找我", "好的，有问题随时问我哦", "可以的亲，慢慢比较"]
-A_FOLLOWUP = ["亲，考虑得怎么样了？今天下单给您备注优先发货哦", "亲，还在吗？活动马上结束了，需要的话我给您申请赠品",
-              "亲，考虑好了吗？现在下单可以给您备注早点发", "亲亲，还有什么疑问吗？有需要随时找我",
-              "亲，这款最近卖得很快，需要的话尽早下单哦"]
-A_CLOSE = ["好的亲，有问题随时联系我们", "不客气的亲，祝您生活愉快", "感谢您的咨询，有需要随时找我哦", "好的，欢迎随时来问"]
-A_APOLOGY = ["非常抱歉给您带来不便", "实在不好意思，给您添麻烦了", "很抱歉让您遇到这样的问题", "亲，真对不起，是我们的疏忽",
-             "抱歉亲，是我们的失误", "非常抱歉，给您带来的不便我们深表歉意"]
-A_SOOTHE = ["您别着急", "请您放心，一定给您处理好", "理解您的心情", "您先别着急，马上为您处理", "这个问题一定帮您解决"]
-A_COMPLAINT_ACK = ["收到，我这边核实一下", "好的，我看一下", "收到了亲，稍等我核实一下", "照片收到了"]
-A_COMPLAINT_CLOSE_OK = ["再次向您道歉，有问题随时联系我们", "给您添麻烦了，后续有问题直接找我"]
-A_COMPLAINT_CLOSE = ["问题处理好之前我会一直跟进，您有事随时找我", "后续进展我会第一时间通知您", "有其他问题随时联系我们哦"]
-A_TRANSFER = ["亲，这个问题我帮您转接售后同事处理哦", "亲，稍等，我把您转给售后专员"]
-A_PREFIX = ["", "", "", "亲，", "亲亲，"]
-A_SUFFIX = ["", "", "", "", "~", "哦", "[微笑]", "[愉快]", "哦~"]
-EMOJI = ["[微笑]", "[憨笑]", "[OK]", "[可爱]", "[愉快]", "😊", "👌", "[呲牙]", "[握手]", "[玫瑰]"]
-QUICK_REPLIES = ["亲，本店商品均为正品现货，下单后48小时内发出哦", "亲，收到货有任何问题随时联系我们，一定给您处理好",
-                 "亲，本店支持七天无理由退换，请放心购买", "亲，关注店铺可以领取专属优惠券哦",
-                 "亲，我们家是源头工厂直营，品质有保障的", "温馨提示：签收前请先验货，外包装有问题可以拒收",
-                 "亲，有其他问题随时找我，看到第一时间回复您"]
-
-# Forbidden phrases embed in a sentence: as a clause of their own (bounded by punctuation,
-# so even 1–2 character entries are whole words) before or after the agent's words.
-FORBIDDEN_PREFIX = {"硬拒议价", "不耐烦", "讥讽", "推诿"}
 
 
 # --------------------------------------------------------------------------- validation
@@ -526,13 +312,9 @@ def _expansions(tpl: str, slot_values: dict[str, list[str]]) -> list[str]:
 
 
 def _slot_values() -> dict[str, list[str]]:
-    vals: dict[str, list[str]] = {
-        "city": [c for c, _ in CITIES], "d": ["1", "2", "3", "4", "5", "6", "7"], "c": ["5", "10", "20", "30", "50"],
-        "h": ["155", "160", "165", "170", "175", "180", "185"], "w": ["90", "100", "110", "120", "130", "140", "160", "180"],
-        "size": ["S", "M", "L", "XL", "2XL", "3XL"], "price": ["299", "1099", "49"],
-    }
+    vals: dict[str, list[str]] = {"city": [c for c, _ in CITIES], **{k: list(v) for k, v in SLOT_VALUES.items()}}
     for s in SHOPS:
-        vals.setdefault("p", []).extend(p[0] for p in s["products"])
+        vals.setdefault("p", []).extend(p.name for p in s["products"])
         vals.setdefault("gift", []).extend(s["gifts"])
         vals.setdefault("name", []).extend(n for n, _ in s["pre"] + s["after"])
         vals.setdefault("shop", []).append(s["name"])
@@ -569,6 +351,9 @@ def validate_templates() -> bool:
     agent_plain = ("forbidden", "apology", "urge")
     shop_c_q, shop_a, shop_c_complaint, shop_closers = [], [], [], []
     for s in SHOPS:
+        for p in s["products"]:
+            if p.short not in s["topics"]:
+                problems.append(f"{s['name']}: product {p.name!r} has no topics {p.short!r}")
         for topics in s["topics"].values():
             for qs, ans in topics:
                 shop_c_q += qs
@@ -599,8 +384,8 @@ def validate_templates() -> bool:
     check(A_APOLOGY + A_COMPLAINT_CLOSE_OK, "agent apology", need=("apology",), avoid=("forbidden", "urge"))
     check(A_URGE, "agent urge", need=("urge",), avoid=("forbidden", "apology"))
     for q in QUICK_REPLIES:
-        if len(_norm_key(q)) < 10:
-            problems.append(f"quick reply {q!r} shorter than 10 characters")
+        if len(_norm_key(q)) < QUICK_REPLY_MIN:
+            problems.append(f"quick reply {q!r} shorter than {QUICK_REPLY_MIN} characters")
     for e in EMOJI:
         if _norm_key(e):
             problems.append(f"emoji {e!r} has words")
@@ -609,29 +394,54 @@ def validate_templates() -> bool:
     return True
 
 
+class Forbidden(NamedTuple):
+    phrase: str         # as forbidden.txt spells it
+    category: str       # its category field (推诿, 硬拒议价, ...)
+    has_apology: bool   # contains an apology.txt phrase: not for complaints (it would be their apology)
+    has_urge: bool      # contains an urge_pay.txt phrase: not in chats with an order (it would urge)
+
+
 @lru_cache(maxsize=1)
-def _forbidden_choices() -> tuple:
-    """(phrase, category, has_apology, has_urge) for every forbidden.txt entry."""
+def _forbidden_choices() -> tuple[Forbidden, ...]:
+    """Every forbidden.txt entry, in file order."""
     lx = _lex()
     out = []
-    for line in (LEXICON_DIR / "forbidden.txt").read_text(encoding="utf-8").splitlines():
-        if "#" in line:
-            line = line[: line.index("#")]
-        parts = [p.strip() for p in line.split("|")]
-        if not parts[0]:
-            continue
-        phrase = parts[0]
-        cat = parts[1] if len(parts) > 1 else ""
-        out.append((phrase, cat, lx.has(phrase, lx.apology), lx.has(phrase, lx.urge)))
+    for e in lexicon.load("forbidden").entries:
+        phrase = _as_written(e)
+        out.append(Forbidden(phrase, e.fields["category"], lx.has(phrase, lx.apology), lx.has(phrase, lx.urge)))
     return tuple(out)
 
 
 # --------------------------------------------------------------------------- conversation model
 
-# A message while building: [role, text, msg_type, agent_id, hint, tag]
-#   hint: timing ('slow_first', 'slow', 'followup_ok', 'followup_late', 'nudge')
-#   tag:  marks for the ground truth ('complaint', 'bargain_A', 'rep2', 'emoji', 'tailq', 'forbidden')
-# An exchange: [kind, customer messages, agent messages]; rendered in order, customer first.
+@dataclass(slots=True)
+class Msg:
+    """A message while the chat is built; mutable: injections rewrite text, type, hint and tag."""
+    role: str                   # customer | agent | bot
+    text: str
+    msg_type: str = "text"      # text | image | emoji | order
+    agent_id: str | None = None
+    hint: str | None = None     # timing: slow_first, slow, followup_ok, followup_late, nudge
+    tag: str | None = None      # marks for the ground truth, "+"-joined: complaint, bargain_A, rep2,
+    #                             emoji, tailq, forbidden (and order, paid, card, detail)
+
+
+@dataclass(slots=True)
+class Exchange:
+    """Customer messages and the agent messages after them; rendered in order, customer first."""
+    kind: str             # open, qa, bargain, bargain_A, consider, followup, order, paid, complaint,
+    #                       proof, detail, end, tail, qa_emoji, reask
+    customer: list[Msg]
+    agent: list[Msg]
+
+
+class _Buyer(NamedTuple):
+    """An order placed in an earlier chat: after-sales chats may come back to it."""
+    customer: str
+    order_id: str
+    created: int
+    product: Product
+    amount: float
 
 
 class _Conv:
@@ -643,16 +453,16 @@ class _Conv:
         self.shop = shop
         self.scenario = scenario
         self.used: set[str] = set()
-        self.ex: list = []
+        self.ex: list[Exchange] = []
         self.order = None       # dict describing an order placed in the chat
         self.max_qa = 4
 
     # -- text picking
-    def c(self, text, mtype="text", hint=None, tag=None):
-        return ["customer", text, mtype, None, hint, tag]
+    def c(self, text, mtype="text", hint=None, tag=None) -> Msg:
+        return Msg("customer", text, mtype, None, hint, tag)
 
-    def a(self, text, mtype="text", hint=None, tag=None, agent=None):
-        return ["agent", text, mtype, agent or self.agent, hint, tag]
+    def a(self, text, mtype="text", hint=None, tag=None, agent=None) -> Msg:
+        return Msg("agent", text, mtype, agent or self.agent, hint, tag)
 
     def fill(self, tpl):
         return tpl.format_map(self.slots) if "{" in tpl else tpl
@@ -732,7 +542,7 @@ def _opening(cv: _Conv, qa_pool, after=False):
         cust = [cv.c(rng.choice(C_OPENERS))] if rng.random() < 0.9 else [cv.c(rng.choice(EMOJI), "emoji")]
         if rng.random() < 0.12:
             cust.append(cv.c(C_IMAGE, "image"))
-        return ["open", cust, [cv.a(cv.agent_text(greet_pool, decorate=False))]], None
+        return Exchange("open", cust, [cv.a(cv.agent_text(greet_pool, decorate=False))]), None
     qs, ans = qa_pool
     if r < 0.75:
         cust = [cv.c(rng.choice(C_OPENERS)), cv.c(cv.question(qs, prefix=False))]
@@ -742,7 +552,7 @@ def _opening(cv: _Conv, qa_pool, after=False):
         agents = [cv.a(cv.agent_text(greet_pool, decorate=False)), cv.a(cv.agent_text(ans))]
     else:
         agents = [cv.a(cv.unique(lambda: rng.choice(A_GREET_SHORT) + cv.fill(rng.choice(ans))))]
-    return ["open", cust, agents], qa_pool
+    return Exchange("open", cust, agents), qa_pool
 
 
 def _qa_exchanges(cv: _Conv, topics, n, skip=None):
@@ -753,9 +563,9 @@ def _qa_exchanges(cv: _Conv, topics, n, skip=None):
     for qs, ans in pool[:n]:
         cust = [cv.c(cv.question(qs))]
         agents = [cv.a(cv.agent_text(ans))]
-        if cv.shop["code"] == "YX" and "码" in cust[0][1] and rng.random() < 0.4:
+        if cv.shop["code"] == "YX" and "码" in cust[0].text and rng.random() < 0.4:
             agents.insert(0, cv.a(C_IMAGE, "image"))  # the size chart
-        out.append(["qa", cust, agents])
+        out.append(Exchange("qa", cust, agents))
     return out
 
 
@@ -766,12 +576,12 @@ def _ending_plain(cv: _Conv):
     if r < 0.3:
         return []
     if r < 0.6:
-        return [["end", [cv.c(rng.choice(C_ACKS))], []]]
+        return [Exchange("end", [cv.c(rng.choice(C_ACKS))], [])]
     cust = [cv.c(rng.choice(C_THANKS if r < 0.85 else C_STATEMENTS))]
-    if rng.random() < 0.12 and cust[0][1] in C_THANKS:
-        return [["end", cust, [cv.a(rng.choice(EMOJI), "emoji")]]]  # emoji to a thank-you: fine
+    if rng.random() < 0.12 and cust[0].text in C_THANKS:
+        return [Exchange("end", cust, [cv.a(rng.choice(EMOJI), "emoji")])]  # emoji to a thank-you: fine
     pool = A_CLOSE + cv.shop["closers"]
-    return [["end", cust, [cv.a(cv.agent_text(pool))]]]
+    return [Exchange("end", cust, [cv.a(cv.agent_text(pool))])]
 
 
 def _tail_question(cv: _Conv):
@@ -782,22 +592,22 @@ def _tail_question(cv: _Conv):
     cust.append(cv.c(cv.question(C_UNANSWERED_Q, prefix=False), tag="tailq"))
     if rng.random() < 0.2:
         cust.append(cv.c(rng.choice(C_NUDGES)))
-    return ["tail", cust, []]
+    return Exchange("tail", cust, [])
 
 
 def _build_presales(cv: _Conv, bargain: bool, will_order: bool, inj: set):
     rng = cv.rng
     shop = cv.shop
-    topics = _topics_for(shop, cv.product[1])
+    topics = _topics_for(shop, cv.product.short)
     first = rng.choice(topics)
     ex0, used_topic = _opening(cv, first)
     ex = [ex0]
     n_qa = min(cv.max_qa, rng.choice((1, 1, 2, 2, 2, 3, 3, 4)))
     ex += _qa_exchanges(cv, topics, n_qa, skip=used_topic)
     if bargain:
-        ex.append(["bargain", [cv.c(cv.fill(rng.choice(C_BARGAIN)))], [cv.a(cv.agent_text(A_BARGAIN))]])
+        ex.append(Exchange("bargain", [cv.c(cv.fill(rng.choice(C_BARGAIN)))], [cv.a(cv.agent_text(A_BARGAIN))]))
         if rng.random() < 0.35:
-            ex.append(["bargain", [cv.c(rng.choice(C_BARGAIN2))], [cv.a(cv.agent_text(A_BARGAIN))]])
+            ex.append(Exchange("bargain", [cv.c(rng.choice(C_BARGAIN2))], [cv.a(cv.agent_text(A_BARGAIN))]))
     if will_order:
         ex += _order_exchanges(cv, inj)
         if "unanswered_question" in inj:
@@ -809,22 +619,23 @@ def _build_presales(cv: _Conv, bargain: bool, will_order: bool, inj: set):
             ex.append(_tail_question(cv))
         elif "bargain_followup_late" in inj:
             if rng.random() < 0.5:  # the customer's last words: "let me think"
-                ex.append(["consider", [cv.c(rng.choice(C_CONSIDER))], [cv.a(cv.agent_text(A_CONSIDER))]])
-            ex[-1][2] = ex[-1][2][:1]
-            ex[-1][2][0][5] = "bargain_A"
-            ex[-1][0] = "bargain_A"
+                ex.append(Exchange("consider", [cv.c(rng.choice(C_CONSIDER))], [cv.a(cv.agent_text(A_CONSIDER))]))
+            last = ex[-1]  # the agent's answer to the customer's last words: nothing follows it in time
+            last.agent = last.agent[:1]
+            last.agent[0].tag = "bargain_A"
+            last.kind = "bargain_A"
             if rng.random() < 0.6:
-                ex.append(["followup", [], [cv.a(cv.agent_text(A_FOLLOWUP), hint="followup_late")]])
+                ex.append(Exchange("followup", [], [cv.a(cv.agent_text(A_FOLLOWUP), hint="followup_late")]))
         else:
             r = rng.random()
             if r < 0.35:
-                ex.append(["end", [cv.c(rng.choice(C_ACKS))], []])
+                ex.append(Exchange("end", [cv.c(rng.choice(C_ACKS))], []))
             else:
                 if r < 0.7:
-                    ex.append(["consider", [cv.c(rng.choice(C_CONSIDER))], [cv.a(cv.agent_text(A_CONSIDER))]])
-                ex.append(["followup", [], [cv.a(cv.agent_text(A_FOLLOWUP), hint="followup_ok")]])
+                    ex.append(Exchange("consider", [cv.c(rng.choice(C_CONSIDER))], [cv.a(cv.agent_text(A_CONSIDER))]))
+                ex.append(Exchange("followup", [], [cv.a(cv.agent_text(A_FOLLOWUP), hint="followup_ok")]))
                 if rng.random() < 0.3:
-                    ex.append(["end", [cv.c(rng.choice(C_ACKS))], []])
+                    ex.append(Exchange("end", [cv.c(rng.choice(C_ACKS))], []))
     else:
         if "unanswered_question" in inj:
             ex.append(_tail_question(cv))
@@ -847,14 +658,14 @@ def _order_exchanges(cv: _Conv, inj: set):
     else:
         cust = [cv.c(rng.choice(C_ORDERED), tag="order"), cv.c("", "order")]
     agents = [cv.a(cv.agent_text(A_ORDER_ACK))]
-    out = [["order", cust, agents]]
+    out = [Exchange("order", cust, agents)]
     if mode == "urged":
         if rng.random() < 0.5:
             agents.append(cv.a(cv.agent_text(A_URGE, decorate=False)))
         else:
-            out.append(["followup", [], [cv.a(cv.agent_text(A_URGE, decorate=False), hint="followup_ok")]])
+            out.append(Exchange("followup", [], [cv.a(cv.agent_text(A_URGE, decorate=False), hint="followup_ok")]))
     elif mode == "paid" and rng.random() < 0.4:
-        out.append(["paid", [cv.c(rng.choice(C_PAID), tag="paid")], [cv.a(cv.agent_text(A_PAID_ACK))]])
+        out.append(Exchange("paid", [cv.c(rng.choice(C_PAID), tag="paid")], [cv.a(cv.agent_text(A_PAID_ACK))]))
     return out
 
 
@@ -884,35 +695,35 @@ def _build_complaint(cv: _Conv, inj: set):
     if rng.random() < 0.5:  # greet first, then the complaint
         cust = [cv.c(rng.choice(C_OPENERS))]
         greeter = cv.agent2 if transfer else cv.agent
-        ex.append(["open", cust, [cv.a(cv.agent_text(A_GREET_AFTER if not transfer else A_GREET, decorate=False,
-                                                     agent=greeter), agent=greeter)]])
+        ex.append(Exchange("open", cust, [cv.a(cv.agent_text(A_GREET_AFTER if not transfer else A_GREET,
+                                                             decorate=False, agent=greeter), agent=greeter)]))
         agents = [cv.a(first_reply())]
         if transfer:
             agents.insert(0, cv.a(cv.agent_text(A_TRANSFER, decorate=False, agent=greeter), agent=greeter))
-        ex.append(["complaint", [complaint] + extra, agents])
+        ex.append(Exchange("complaint", [complaint] + extra, agents))
     else:  # the first message is the complaint
         if transfer:
             agents = [cv.a(cv.agent_text(A_TRANSFER, decorate=False, agent=cv.agent2), agent=cv.agent2),
                       cv.a(first_reply())]
         else:
             agents = [cv.a(first_reply(rng.choice(A_GREET_SHORT)))]
-        ex.append(["open", [complaint] + extra, agents])
+        ex.append(Exchange("open", [complaint] + extra, agents))
     proof = cv.c(rng.choice(C_COMPLAINT_PROOF), "image") if rng.random() < 0.5 else cv.c("", "order", tag="card")
-    if proof[2] == "image" and proof[1] != C_IMAGE:
-        proof[2] = "text"
+    if proof.msg_type == "image" and proof.text != C_IMAGE:
+        proof.msg_type = "text"
     agents = [cv.a(cv.agent_text(A_COMPLAINT_ACK, decorate=False)), cv.a(cv.agent_text(sols))]
-    ex.append(["proof", [proof], agents])
+    ex.append(Exchange("proof", [proof], agents))
     for qs, ans in rng.sample(C_COMPLAINT_QA, min(cv.max_qa, rng.choice((0, 1, 1, 2)))):
-        ex.append(["qa", [cv.c(cv.question(qs))], [cv.a(cv.agent_text(ans))]])
+        ex.append(Exchange("qa", [cv.c(cv.question(qs))], [cv.a(cv.agent_text(ans))]))
     if "unanswered_question" in inj:
         ex.append(_tail_question(cv))
         return ex
     r = rng.random()
     if r < 0.35:
-        ex.append(["end", [cv.c(rng.choice(C_ACKS))], []])
+        ex.append(Exchange("end", [cv.c(rng.choice(C_ACKS))], []))
     elif r < 0.85:
         pool = A_COMPLAINT_CLOSE + (A_COMPLAINT_CLOSE_OK if apologise else [])
-        ex.append(["end", [cv.c(rng.choice(C_THANKS))], [cv.a(cv.agent_text(pool))]])
+        ex.append(Exchange("end", [cv.c(rng.choice(C_THANKS))], [cv.a(cv.agent_text(pool))]))
     return ex
 
 
@@ -928,12 +739,12 @@ def _build_service(cv: _Conv, inj: set):
         ex += _qa_exchanges(cv, rest[:1], 1)
         rest = rest[1:]
     if rng.random() < 0.4:
-        ex.append(["detail", [cv.c(cv.fill(rng.choice(C_SERVICE_DETAIL)), tag="detail")],
-                   [cv.a(cv.agent_text(A_COMPLAINT_ACK, decorate=False))]])
-        if ex[-1][1][0][1] == C_IMAGE:
-            ex[-1][1][0][2] = "image"
-        elif ex[-1][1][0][1] == "就是这个订单" and rng.random() < 0.5:
-            ex[-1][1].append(cv.c("", "order", tag="card"))
+        detail = cv.c(cv.fill(rng.choice(C_SERVICE_DETAIL)), tag="detail")
+        ex.append(Exchange("detail", [detail], [cv.a(cv.agent_text(A_COMPLAINT_ACK, decorate=False))]))
+        if detail.text == C_IMAGE:
+            detail.msg_type = "image"
+        elif detail.text == "就是这个订单" and rng.random() < 0.5:
+            ex[-1].customer.append(cv.c("", "order", tag="card"))
     ex += _qa_exchanges(cv, rest, min(cv.max_qa, rng.choice((0, 1, 1, 2))))
     if "unanswered_question" in inj:
         ex.append(_tail_question(cv))
@@ -947,44 +758,43 @@ def _build_service(cv: _Conv, inj: set):
 def _inject_emoji(cv: _Conv):
     """A question turn answered by emoji only; the customer asks again, then gets the answer."""
     rng = cv.rng
-    cands = [i for i, e in enumerate(cv.ex) if e[0] == "qa" and e[2] and e[2][0][2] == "text"]
+    cands = [i for i, e in enumerate(cv.ex) if e.kind == "qa" and e.agent and e.agent[0].msg_type == "text"]
     if not cands:
         return False
     i = rng.choice(cands)
-    kind, cust, agents = cv.ex[i]
+    e = cv.ex[i]
     emo = [cv.a(rng.choice(EMOJI), "emoji", tag="emoji")]
     if rng.random() < 0.2:
         emo.append(cv.a(rng.choice(EMOJI), "emoji"))
-    cv.ex[i] = ["qa_emoji", cust, emo]
-    cv.ex.insert(i + 1, ["reask", [cv.c(rng.choice(C_REASK))], agents])
+    cv.ex[i] = Exchange("qa_emoji", e.customer, emo)
+    cv.ex.insert(i + 1, Exchange("reask", [cv.c(rng.choice(C_REASK))], e.agent))
     return True
 
 
 def _inject_slow_response(cv: _Conv):
     rng = cv.rng
-    cands = [i for i, e in enumerate(cv.ex) if i > 0 and e[1] and e[2]]
+    cands = [i for i, e in enumerate(cv.ex) if i > 0 and e.customer and e.agent]
     if not cands:
         return False
-    i = rng.choice(cands)
-    kind, cust, agents = cv.ex[i]
+    e = cv.ex[rng.choice(cands)]
     # a nudge ("在吗？") asks: not before an emoji-only reply to a customer block that did not ask
-    if rng.random() < 0.4 and any(m[2] != "emoji" for m in agents):
-        cust.append(cv.c(rng.choice(C_NUDGES), hint="nudge"))
-    agents[0][4] = "slow"
+    if rng.random() < 0.4 and any(m.msg_type != "emoji" for m in e.agent):
+        e.customer.append(cv.c(rng.choice(C_NUDGES), hint="nudge"))
+    e.agent[0].hint = "slow"
     return True
 
 
 def _inject_slow_first(cv: _Conv):
-    kind, cust, agents = cv.ex[0]
+    e = cv.ex[0]
     if cv.rng.random() < 0.4:
-        cust.append(cv.c(cv.rng.choice(C_NUDGES), hint="nudge"))
-    agents[0][4] = "slow_first"
+        e.customer.append(cv.c(cv.rng.choice(C_NUDGES), hint="nudge"))
+    e.agent[0].hint = "slow_first"
 
 
 def _inject_repeat(cv: _Conv):
     rng = cv.rng
     cands = [i for i, e in enumerate(cv.ex)
-             if e[2] and e[0] not in ("qa_emoji", "followup", "bargain_A") and e[2][-1][2] == "text"]
+             if e.agent and e.kind not in ("qa_emoji", "followup", "bargain_A") and e.agent[-1].msg_type == "text"]
     if len(cands) < 2:
         return False
     i, j = sorted(rng.sample(cands, 2))
@@ -992,36 +802,35 @@ def _inject_repeat(cv: _Conv):
     q2 = q if rng.random() < 0.5 else q.rstrip("哦") + rng.choice(("！", "~", "[微笑]", "哦~", "。"))
     if _norm_key(q2) != _norm_key(q):
         q2 = q
-    cv.ex[i][2].append(cv.a(q))
-    cv.ex[j][2].append(cv.a(q2, tag="rep2"))
+    cv.ex[i].agent.append(cv.a(q))
+    cv.ex[j].agent.append(cv.a(q2, tag="rep2"))
     return True
 
 
 def _inject_forbidden(cv: _Conv):
     rng = cv.rng
     choices = [f for f in _forbidden_choices()
-               if not (f[2] and cv.scenario == "complaint") and not (f[3] and cv.order is not None)]
-    cat_pref = {"bargain": ("硬拒议价",), "complaint": ("推诿", "责怪", "不耐烦"),
-                "inquiry": ("不耐烦", "讥讽", "推诿", "命令"), "service": ("不耐烦", "推诿", "讥讽", "命令")}
+               if not (f.has_apology and cv.scenario == "complaint") and not (f.has_urge and cv.order is not None)]
     if rng.random() < 0.75:
-        pref = [f for f in choices if f[1] in cat_pref[cv.scenario]]
+        pref = [f for f in choices if f.category in FORBIDDEN_PREFERRED[cv.scenario]]
         choices = pref or choices
-    phrase, cat, _, _ = rng.choice(choices)
-    def ok(m):  # not the emoji reply, not a repeated quick reply (it would stop repeating)
-        return m[2] == "text" and m[5] != "rep2" and "[" not in m[1] and m[1] not in QUICK_REPLIES
+    f = rng.choice(choices)
 
-    msgs = [m for e in cv.ex for m in e[2] if ok(m)]
-    if cv.scenario == "bargain" and cat == "硬拒议价":
-        msgs = [m for e in cv.ex if e[0] in ("bargain", "bargain_A") for m in e[2] if ok(m)] or msgs
+    def ok(m: Msg):  # not the emoji reply, not a repeated quick reply (it would stop repeating)
+        return m.msg_type == "text" and m.tag != "rep2" and "[" not in m.text and m.text not in QUICK_REPLIES
+
+    msgs = [m for e in cv.ex for m in e.agent if ok(m)]
+    if cv.scenario == "bargain" and f.category == "硬拒议价":
+        msgs = [m for e in cv.ex if e.kind in ("bargain", "bargain_A") for m in e.agent if ok(m)] or msgs
     if not msgs:
         return False
     m = rng.choice(msgs)
-    base = m[1].rstrip("。~！!哦")
-    if cat in FORBIDDEN_PREFIX and rng.random() < 0.6:
-        m[1] = f"{phrase}，{base}"
+    base = m.text.rstrip("。~！!哦")
+    if f.category in FORBIDDEN_PREFIX and rng.random() < 0.6:
+        m.text = f"{f.phrase}，{base}"
     else:
-        m[1] = f"{base}，{phrase}！" if rng.random() < 0.5 else f"{base}。{phrase}"
-    m[5] = "forbidden" if m[5] is None else m[5] + "+forbidden"
+        m.text = f"{base}，{f.phrase}！" if rng.random() < 0.5 else f"{base}。{f.phrase}"
+    m.tag = "forbidden" if m.tag is None else m.tag + "+forbidden"
     return True
 
 
@@ -1031,15 +840,15 @@ def _think(rng):
     return min(120, 5 + int(rng.expovariate(1 / 28)))
 
 
-def _timeline(msgs, start, rng):
-    """Assign integer local seconds to the rendered messages (see the module docstring)."""
+def _timeline(msgs: list[Msg], start, rng):
+    """Assign integer local seconds to the rendered messages (see the timing constants)."""
     times = []
     t = start
     round_start = None
     first_round = True
     prev_role = None
     for i, m in enumerate(msgs):
-        role, hint = m[0], m[4]
+        role, hint = m.role, m.hint
         if i == 0:
             t = start
             round_start = t
@@ -1047,7 +856,7 @@ def _timeline(msgs, start, rng):
             t += rng.randint(1, 2)
         elif role == "customer":
             if hint == "nudge":
-                lo, hi = (15, 28) if first_round else (25, 55)
+                lo, hi = NUDGE_FIRST if first_round else NUDGE_LATER
                 t = max(t + 2, round_start + rng.randint(lo, hi))
             elif prev_role == "customer":
                 t += rng.randint(2, 6) if first_round else rng.randint(2, 8)
@@ -1059,20 +868,20 @@ def _timeline(msgs, start, rng):
             if round_start is not None:
                 if first_round:
                     if hint == "slow_first":
-                        t = max(t + 5, round_start + rng.randint(35, 200))
+                        t = max(t + 5, round_start + rng.randint(*SLOW_FIRST_REPLY))
                     else:
-                        t = max(t + 2, round_start + rng.randint(3, 25))
+                        t = max(t + 2, round_start + rng.randint(*FIRST_REPLY))
                     first_round = False
                 elif hint == "slow":
-                    t = max(t + 5, round_start + rng.randint(70, 400))
+                    t = max(t + 5, round_start + rng.randint(*SLOW_ROUND_REPLY))
                 else:
                     d = rng.randint(5, 20) if rng.random() < 0.8 else rng.randint(21, 40)
-                    t = max(t + 1, min(t + d, round_start + 58))
+                    t = max(t + 1, min(t + d, round_start + ROUND_REPLY_MAX))
                 round_start = None
             elif hint == "followup_ok":
-                t += rng.randint(60, 240)
+                t += rng.randint(*FOLLOWUP_OK)
             elif hint == "followup_late":
-                t += rng.randint(330, 900)
+                t += rng.randint(*FOLLOWUP_LATE)
             else:
                 t += rng.randint(3, 15)
         if role != "bot":
@@ -1100,14 +909,8 @@ class _Clock:
         return f"{day}T{h:02d}:{mi:02d}:{se:02d}{TZ}"
 
 
-HOUR_WEIGHTS = [(8, 2), (9, 5), (10, 9), (11, 9), (12, 6), (13, 6), (14, 8), (15, 9), (16, 8), (17, 6), (18, 5),
-                (19, 7), (20, 10), (21, 11), (22, 9), (23, 4)]
-NICKS = ["焊工老张", "小鱼儿", "爱吃坚果的猫", "阳光明媚", "静待花开", "奔跑的蜗牛", "lucky", "木子李", "糖果屋", "风一样的男子",
-         "开心果", "大橙子", "追梦人", "小熊饼干", "星空下", "老陈五金", "jenny", "momo", "一只喵", "王师傅"]
-
-
-def _amount(rng, shop, product):
-    lo, hi = product[2], product[3]
+def _amount(rng, shop, product: Product):
+    lo, hi = product.lo, product.hi
     qty = 1
     if shop["code"] == "GL" and rng.random() < 0.35:
         qty = rng.choice((2, 2, 3))
@@ -1151,7 +954,7 @@ def generate(out_dir, conversations: int = 300, seed: int = 7, start: str = "202
             "pre": [(f"{s['prefix']}:{nm}", w) for nm, w in s["pre"]],
             "after": [(f"{s['prefix']}:{nm}", w) for nm, w in s["after"]],
         })
-    shop_weights = [(0, 3), (1, 3), (2, 2), (3, 3)]
+    shop_weights = [(i, s["weight"]) for i, s in enumerate(SHOPS)]
     mix = list(MIX.items())
 
     counts = {r: 0 for r in RULE_IDS}
@@ -1162,8 +965,7 @@ def generate(out_dir, conversations: int = 300, seed: int = 7, start: str = "202
     order_counter = 0
     customers: list[str] = []
     last_end: dict[tuple[str, int], int] = {}
-    # earlier chat orders per shop: (customer, order_id, created, product, amount)
-    buyers_by_shop: list[list[tuple]] = [[] for _ in SHOPS]
+    buyers_by_shop: list[list[_Buyer]] = [[] for _ in SHOPS]  # earlier chat orders per shop
 
     def new_customer():
         nonlocal cust_counter
@@ -1206,8 +1008,8 @@ def generate(out_dir, conversations: int = 300, seed: int = 7, start: str = "202
             past_order = past_amount = None
             if queue == "aftersales" and buyers_by_shop[si] and rng.random() < 0.35:
                 cand = buyers_by_shop[si][rng.randrange(len(buyers_by_shop[si]))]
-                if cand[2] < st - 86400 and last_end.get((cand[0], si), -10**9) < st - 3600:
-                    cust, past_order, product, past_amount = cand[0], cand[1], cand[3], cand[4]
+                if cand.created < st - 86400 and last_end.get((cand.customer, si), -10**9) < st - 3600:
+                    cust, past_order, product, past_amount = cand.customer, cand.order_id, cand.product, cand.amount
             if cust is None and customers and rng.random() < REUSE_SHARE:
                 cand = customers[rng.randrange(len(customers))]
                 if last_end.get((cand, si), -10**9) < st - 3600:
@@ -1218,8 +1020,7 @@ def generate(out_dir, conversations: int = 300, seed: int = 7, start: str = "202
             # the chat's plan: which rules to inject (each at its rate among eligible chats)
             will_order = scenario in ORDER_SHARE and rng.random() < ORDER_SHARE[scenario]
             inj = set()
-            for rule in ("forbidden_phrase", "repeated_quick_reply", "slow_first_response", "slow_response",
-                         "emoji_only_reply", "unanswered_question"):
+            for rule in ANY_CHAT_RULES:
                 if rng.random() < RATES[rule]:
                     inj.add(rule)
             if scenario == "complaint" and rng.random() < RATES["missing_apology"]:
@@ -1232,12 +1033,11 @@ def generate(out_dir, conversations: int = 300, seed: int = 7, start: str = "202
                 inj.discard("unanswered_question" if rng.random() < 0.5 else "bargain_followup_late")
 
             slots = _Blank({
-                "p": product[0], "shop": shop["name"], "prefix": shop["prefix"],
-                "d": "", "city": "", "c": str(rng.choice((5, 10, 20, 30, 50))), "gift": rng.choice(shop["gifts"]),
-                "h": str(rng.choice((155, 160, 165, 170, 175, 180, 185))),
-                "w": str(rng.choice((90, 100, 110, 120, 130, 140, 160, 180))),
-                "size": rng.choice(("S", "M", "L", "XL", "2XL", "3XL")),
-                "price": str(int(product[2] * 0.85) // 10 * 10 + 9),
+                "p": product.name, "shop": shop["name"], "prefix": shop["prefix"],
+                "d": "", "city": "", "c": rng.choice(SLOT_VALUES["c"]), "gift": rng.choice(shop["gifts"]),
+                "h": rng.choice(SLOT_VALUES["h"]), "w": rng.choice(SLOT_VALUES["w"]),
+                "size": rng.choice(SLOT_VALUES["size"]),
+                "price": str(int(product.lo * 0.85) // 10 * 10 + 9),
             })
             city, dd = rng.choice(CITIES)
             slots["city"], slots["d"] = city, str(dd + rng.choice((0, 0, 1)))
@@ -1273,11 +1073,11 @@ def generate(out_dir, conversations: int = 300, seed: int = 7, start: str = "202
                 if "forbidden_phrase" in inj and _inject_forbidden(cv):
                     done.add("forbidden_phrase")
                 msgs = []
-                for k, (kind, cm, am) in enumerate(cv.ex):
-                    msgs.extend(cm)
+                for k, e in enumerate(cv.ex):
+                    msgs.extend(e.customer)
                     if k == 0 and rng.random() < BOT_SHARE:
-                        msgs.insert(1, ["bot", rng.choice(A_BOT).format_map(slots), "text", None, None, None])
-                    msgs.extend(am)
+                        msgs.insert(1, Msg("bot", rng.choice(A_BOT).format_map(slots)))
+                    msgs.extend(e.agent)
                 if 4 <= len(msgs) <= 20:
                     break
                 # too long (or short): rebuild, with fewer question turns the next time round
@@ -1292,27 +1092,27 @@ def generate(out_dir, conversations: int = 300, seed: int = 7, start: str = "202
             # orders: the one placed in this chat, and the earlier one an after-sales chat is about
             card_order, card_amount = past_order, past_amount
             if cv.order is not None:
-                k = next(i for i, m in enumerate(msgs) if m[5] == "order")
+                k = next(i for i, m in enumerate(msgs) if m.tag == "order")
                 lo = times[k - 1] + 1
                 created = max(lo, times[k] - rng.randint(1, 4))
                 mode = cv.order["mode"]
                 if mode == "paid":
-                    kp = next((i for i, m in enumerate(msgs) if m[5] == "paid"), None)
-                    if kp is not None:
+                    kp = next((i for i, m in enumerate(msgs) if m.tag == "paid"), None)
+                    if kp is not None:  # paid just before the customer says so, inside the urge window
                         paid = max(created + 5, times[kp] - rng.randint(1, 4))
-                        if paid - created > 850:
-                            paid = created + rng.randint(10, 300)
+                        if paid - created > PAID_MAX:
+                            paid = created + rng.randint(*PAID_SOON)
                     else:
-                        paid = created + rng.randint(10, 300)
+                        paid = created + rng.randint(*PAID_SOON)
                 elif mode == "urged":
-                    paid = None if rng.random() < 0.5 else created + rng.randint(400, 3000)
-                else:
-                    paid = None if rng.random() < 0.7 else created + rng.randint(1000, 7200)
+                    paid = None if rng.random() < 0.5 else created + rng.randint(*URGED_PAID)
+                else:  # late_urge_to_pay: not paid within the window, and no urge
+                    paid = None if rng.random() < 0.7 else created + rng.randint(*LATE_PAID)
                 oid = new_order_id(created)
                 amount = _amount(rng, shop, product)
                 orders_out.append(order_line(oid, cust, shop, cv.agent if rng.random() < 0.5 else None,
                                              created, paid, amount))
-                buyers_by_shop[si].append((cust, oid, created, product, amount))
+                buyers_by_shop[si].append(_Buyer(cust, oid, created, product, amount))
                 card_order, card_amount = oid, amount
             if queue == "aftersales" and past_order is None and not chatted_here_before:
                 # an order from before this chat; this customer never chatted with this shop
@@ -1329,17 +1129,17 @@ def generate(out_dir, conversations: int = 300, seed: int = 7, start: str = "202
             agent_seen = False
             for i, m in enumerate(msgs):
                 seq = i + 1
-                tag = m[5]
-                if m[2] == "order" and not m[1]:
+                tag = m.tag
+                if m.msg_type == "order" and not m.text:
                     if card_order is None:
-                        m[1], m[2] = C_IMAGE, "image"
+                        m.text, m.msg_type = C_IMAGE, "image"
                     else:
-                        m[1] = f"订单号：{card_order}，商品：{product[0]}，实付：¥{card_amount:.2f}"
-                if m[0] == "agent" and not agent_seen:
+                        m.text = f"订单号：{card_order}，商品：{product.name}，实付：¥{card_amount:.2f}"
+                if m.role == "agent" and not agent_seen:
                     agent_seen = True
-                    if m[4] == "slow_first":
+                    if m.hint == "slow_first":
                         gt.append(("slow_first_response", seq))
-                if m[4] == "slow" and m[0] == "agent":
+                if m.hint == "slow" and m.role == "agent":
                     gt.append(("slow_response", seq))
                 if not tag:
                     continue
@@ -1367,9 +1167,9 @@ def generate(out_dir, conversations: int = 300, seed: int = 7, start: str = "202
             iso = clock.iso
             shop_name = shop["name"]
             for i, m in enumerate(msgs):
-                buf.append(dumps({"conversation_id": conv_id, "seq": i + 1, "ts": iso(times[i]), "role": m[0],
-                                  "agent_id": m[3], "customer_id": cust, "shop_id": shop_name, "queue": queue,
-                                  "text": m[1], "msg_type": m[2]}, ensure_ascii=False))
+                buf.append(dumps({"conversation_id": conv_id, "seq": i + 1, "ts": iso(times[i]), "role": m.role,
+                                  "agent_id": m.agent_id, "customer_id": cust, "shop_id": shop_name, "queue": queue,
+                                  "text": m.text, "msg_type": m.msg_type}, ensure_ascii=False))
             n_msgs += len(msgs)
             if len(buf) >= 50000:
                 f_chats.write("\n".join(buf) + "\n")
