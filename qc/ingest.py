@@ -171,20 +171,38 @@ def _decode(raw: bytes) -> tuple[str, str, list[tuple[int, str]]]:
     used = {"utf-8": 0, "gb18030": 0}
     for i, ln in enumerate(raw.split(b"\n"), start=1):
         try:
-            out.append(ln.decode("utf-8"))
-            if any(c > 0x7F for c in ln):
-                used["utf-8"] += 1
-            continue
+            u = ln.decode("utf-8")
         except UnicodeDecodeError:
-            pass
+            u = None
         try:
-            out.append(ln.decode("gb18030"))
-            used["gb18030"] += 1
+            g = ln.decode("gb18030")
         except UnicodeDecodeError as exc:
+            g, err_at = None, exc.start
+        if u is not None and (g is None or u == g or _plausible(u) >= _plausible(g)):
+            # a few GBK byte pairs are also valid UTF-8 ([微笑] -> [΢Ц]): when a line reads
+            # both ways, the reading that looks like Chinese chat wins; ties go to UTF-8
+            out.append(u)
+            if u != g:
+                used["utf-8"] += 1
+        elif g is not None:
+            out.append(g)
+            used["gb18030"] += 1
+        else:
             out.append("")
-            bad.append((i, f"无法解码的字节 (undecodable bytes: neither UTF-8 nor GB18030) at byte {exc.start}"))
+            bad.append((i, f"无法解码的字节 (undecodable bytes: neither UTF-8 nor GB18030) at byte {err_at}"))
     enc = "gb18030" if not used["utf-8"] else "gb18030+utf-8" if used["gb18030"] else "utf-8"
     return "\n".join(out), enc, bad
+
+
+def _plausible(text: str) -> float:
+    """Share of characters a Chinese chat export is made of: ASCII, CJK ideographs, CJK
+    punctuation, full-width forms, emoji. Mojibake (Greek, Cyrillic, kana, rare CJK
+    extensions) scores lower."""
+    if not text:
+        return 1.0
+    ok = sum(1 for c in text if c < "\x80" or "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f"
+             or "\uff00" <= c <= "\uffef" or c >= "\U0001f300")
+    return ok / len(text)
 
 
 @dataclass
@@ -339,11 +357,12 @@ def _json_array_items(text: str, pre_bad: list) -> tuple[list[int], list[str]]:
 CSV_MAX_RECORD_LINES = 200
 
 
-def _csv_records(text: str):
+def _csv_records(text: str, width: list):
     """(first physical line, fields, raw) per CSV record; fields is None for a record whose
-    quote never closes (within CSV_MAX_RECORD_LINES lines or before the end of the file):
-    that one line is rejected and reading resumes on the next line, so one stray `"好的`
-    costs one row, not every row after it."""
+    quote never closes (within CSV_MAX_RECORD_LINES lines or before the end of the file), or
+    whose quoted newlines produce a record that does not parse or does not have the
+    header's `width[0]` columns: that one line is rejected and reading resumes on the next
+    line, so one stray `"好的` costs one row, not the rows after it."""
     lines = text.split("\n")
     n = len(lines)
     i = 0
@@ -358,7 +377,21 @@ def _csv_records(text: str):
             i += 1
             continue
         rec = "\n".join(lines[i:j + 1])
-        row = next(csv.reader([rec]), [])
+        try:
+            # strict: text after a closing quote (`"a"b`) is an error, not glued on
+            row = next(csv.reader([rec], strict=True), [])
+        except csv.Error:
+            # the quote that opened this record was a stray one: reject its first line only
+            yield i + 1, None, lines[i].rstrip("\r")
+            i += 1
+            continue
+        if j > i and width and (len(row) != width[0] or any(
+                '"' not in ln and ln.count(",") == width[0] - 1 and ln.strip() for ln in lines[i + 1:j])):
+            # wrong width, or a line swallowed inside the "quoted field" is itself a whole
+            # record: the opening quote was stray
+            yield i + 1, None, lines[i].rstrip("\r")
+            i += 1
+            continue
         yield i + 1, row, rec.rstrip("\r")
         i = j + 1
 
@@ -387,7 +420,8 @@ def _quote_state(line: str, in_quotes: bool) -> bool:
 
 
 def _read_csv(path: Path, text: str, encoding: str, pre_bad, sha: str) -> Staged:
-    records = _csv_records(text)
+    width_known: list = []
+    records = _csv_records(text, width_known)
     header = None
     for line, row, raw in records:
         if row is None:
@@ -411,6 +445,7 @@ def _read_csv(path: Path, text: str, encoding: str, pre_bad, sha: str) -> Staged
     lines: list[int] = []
     raws: list[str] = []
     width = len(header)
+    width_known.append(width)
     for line, row, raw in records:
         if row is None:
             pre_bad.append((line, "(整行)", "CSV 引号未闭合 (unbalanced quote: a field opens with \" and never closes)", raw[:2000]))
