@@ -598,6 +598,41 @@ def rules_cmd(
     console.print(t)
 
 
+@app.command("doctor")
+def doctor_cmd(
+    db: Optional[Path] = DbOpt,
+    repair: bool = typer.Option(False, "--repair", help="修复能修复的问题 (repair what can be repaired)"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+):
+    """检查数据库 (check a database: schema, interrupted runs, derived rows, numbering, orphans) and repair with --repair."""
+    from . import doctor
+
+    con = _reader(db)               # refuses a missing, foreign or newer file with a clear message
+    version = con.execute("SELECT max(version) FROM schema_version").fetchall()[0][0]
+    if repair:
+        con.close()
+        _OPEN.remove(con)
+        con = _writer(db)
+    rows = doctor.run(con, repair=repair)
+    if as_json:
+        print(json.dumps({"schema_version": version, "latest": store.LATEST, "checks": rows}, ensure_ascii=False))
+    else:
+        console.print(f"数据库 {for_terminal(store.default_db_path(db))}: schema {version} (最新 {store.LATEST})")
+        t = Table(title="检查 (doctor)")
+        t.add_column("检查项", overflow="fold")
+        t.add_column("问题", justify="right", no_wrap=True)
+        if repair:
+            t.add_column("修复后", justify="right", no_wrap=True)
+        for r in rows:
+            cells = [r["name"], str(r["problems"])] + ([str(r["remaining"])] if repair else [])
+            t.add_row(*cells, style="" if not r["problems"] else "yellow" if r["repairable"] else "red")
+        console.print(t)
+        if not repair and any(r["problems"] and r["repairable"] for r in rows):
+            console.print("修复: qc doctor --repair")
+    if any(r["remaining"] for r in rows if r["repairable"]):
+        raise typer.Exit(1)
+
+
 # --------------------------------------------------------------------------- scorecard
 
 

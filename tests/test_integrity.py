@@ -239,3 +239,32 @@ def test_killed_runs_do_not_stay_unfinished(con, tmp_path):
     assert con.execute("SELECT status FROM ingest_runs WHERE run_id = 99").fetchall() == [("interrupted",)]
     assert con.execute("SELECT status FROM inspect_runs WHERE run_id = 99").fetchall() == [("interrupted",)]
     assert con.execute("SELECT count(*) FROM ingest_runs WHERE finished_at IS NULL AND status <> 'interrupted'").fetchall()[0][0] == 0
+
+
+# qc doctor -------------------------------------------------------------------------
+def test_doctor_finds_and_repairs(tmp_path):
+    import duckdb
+
+    rows = [msg(f"dr{i}", f"2026-11-03 10:0{i}:00", "customer", "在吗") for i in range(3)] + \
+           [msg(f"dr{i}", f"2026-11-03 10:0{i}:20", "agent", "在的亲，请问有什么可以帮您") for i in range(3)]
+    db = tmp_path / "d.duckdb"
+    runner.invoke(app, ["ingest", str(write_jsonl(tmp_path / "d.jsonl", rows)), "--db", str(db)])
+    runner.invoke(app, ["inspect", "--db", str(db)])
+    clean = json.loads(runner.invoke(app, ["doctor", "--db", str(db), "--json"]).output)
+    assert clean["schema_version"] == clean["latest"] and not any(c["problems"] for c in clean["checks"])
+    c = duckdb.connect(str(db))
+    c.execute("UPDATE conversations SET n_messages = 9 WHERE conversation_id = 'dr0'")
+    c.execute("UPDATE messages SET seq = 1 WHERE conversation_id = 'dr1'")
+    c.execute("INSERT INTO inspect_runs (run_id, started_at, status) VALUES (50, now(), 'running')")
+    c.execute("INSERT INTO pending_refresh VALUES ('dr2', 1, true, true)")
+    c.close()
+    r = runner.invoke(app, ["doctor", "--db", str(db), "--json"])
+    assert r.exit_code == 1
+    found = {x["id"]: x["problems"] for x in json.loads(r.output)["checks"]}
+    assert found["derived_mismatch"] == 1 and found["bad_numbering"] == 1 and found["unfinished_runs"] == 1 and found["pending_refresh"] == 1
+    r = runner.invoke(app, ["doctor", "--db", str(db), "--repair", "--json"])
+    assert r.exit_code == 0 and not any(x["remaining"] for x in json.loads(r.output)["checks"])
+    c = duckdb.connect(str(db), read_only=True)
+    assert c.execute("SELECT seq FROM messages WHERE conversation_id = 'dr1' ORDER BY ts").fetchall() == [(1,), (2,)]
+    assert c.execute("SELECT n_messages FROM conversations WHERE conversation_id = 'dr0'").fetchall() == [(2,)]
+    c.close()
