@@ -530,11 +530,16 @@ def eval_cmd(
     show_errors: bool = typer.Option(False, "--errors", help="列出判错的用例"),
     no_models: bool = typer.Option(False, "--no-models", help="只用词库，不用分类模型 (lexicons only: the 'before')"),
     markdown: bool = typer.Option(False, "--markdown", help="输出 Markdown 表格 (for the README)"),
+    real: Optional[Path] = typer.Option(None, "--real", help="真实聊天 (real chats, qc input format; see bench/real_eval.md)"),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="盲标标签 (blind labels: a .jsonl file or a folder, one file per labeller)"),
 ):
     """每条规则的准确率与召回率 (per-rule precision and recall on labeled data)."""
     import tempfile
 
     from .evaluate import evaluate_cases, evaluate_ground_truth
+
+    if real is not None or labels is not None:
+        return _eval_real(real, labels, no_models, show_errors, markdown)
 
     if sample is not None and not (sample / "ground_truth.jsonl").exists():
         raise QCError(f"--sample {sample}: 缺少 ground_truth.jsonl (not a generated sample folder; make one with qc sample)")
@@ -570,6 +575,54 @@ def eval_cmd(
         for rid, ms in sorted(mistakes.items()):
             for name, k, exp, got in ms:
                 console.print(T(f"  {rid}  {name} ({k}): 期望 {exp} 实际 {got}"))
+
+
+def _eval_real(real, labels, no_models, show_errors, markdown):
+    from .real_eval import RULES, evaluate_real
+
+    if real is None or labels is None:
+        raise QCError("--real 与 --labels 需同时给出 (give both --real FILE and --labels PATH)")
+    for p, what in ((real, "--real"), (labels, "--labels")):
+        if not p.exists():
+            raise QCError(f"{what} {p}: 不存在 (not found); see bench/real_eval.md")
+    r = evaluate_real(real, labels, use_models=not no_models)
+    fmt = lambda v: "-" if v is None else f"{v:.2f}"
+    head = (f"真实聊天 {r['conversations']} 个会话，客服消息 {r['agent_messages']} 条；语气告警占客服消息 "
+            f"{r['tone_alarm_rate']:.2%}；模型 {', '.join(r['models'].values())}")
+    if markdown:
+        print(head + "\n")
+        print("| rule | labeller | findings judged | true | precision | labelled positives | found | recall |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|")
+        for rid in RULES:
+            for who, sc in r["scores"].items():
+                s = sc[rid]
+                print(f"| {rid} | {who} | {s.findings} | {s.tp} | {fmt(s.precision)} | {s.positives} | {s.found} | {fmt(s.recall)} |")
+        return
+    console.print(T(head))
+    for note in r["notes"]:
+        console.print(T(f"注意 {note}", "yellow"))
+    t = Table(title="真实聊天评估 (real-chat evaluation, blind labels)")
+    for col in ("rule", "标注人", "判定数", "正确", "precision", "标注正例", "找到", "recall"):
+        t.add_column(col, no_wrap=True, justify="left" if col in ("rule", "标注人") else "right")
+    for rid in RULES:
+        for who, sc in r["scores"].items():
+            s = sc[rid]
+            t.add_row(rid, who, str(s.findings), str(s.tp), fmt(s.precision), str(s.positives), str(s.found), fmt(s.recall))
+    console.print(t)
+    if r["agreement"]:
+        a = Table(title="两位标注人的一致性 (agreement: items both marked / only the first / only the second)")
+        for col in ("label", "both", "only A", "only B"):
+            a.add_column(col, no_wrap=True)
+        for kind, v in r["agreement"].items():
+            a.add_row(kind, str(v["both"]), str(v["only_a"]), str(v["only_b"]))
+        console.print(a)
+    if show_errors:
+        for who, sc in r["scores"].items():
+            for rid in RULES:
+                for conv, seq, text in sc[rid].false_alarms:
+                    console.print(T(f"  误报 {who} {rid} {conv}#{seq}: {text[:80]}"))
+                for conv, seq, text in sc[rid].misses:
+                    console.print(T(f"  漏报 {who} {rid} {conv}#{seq}: {text[:80]}"))
 
 
 @app.command("rules")

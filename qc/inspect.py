@@ -158,8 +158,33 @@ def _ack_table(con) -> None:
     con.executemany("INSERT INTO ack_norm VALUES (?)", [(a,) for a in acks])
 
 
+def _alternation(name: str) -> str:
+    """A lexicon as one regex alternation of its normalised phrases (longest first)."""
+    import re
+
+    phrases = sorted({p for p in lexicon.load(name).phrases if p}, key=len, reverse=True)
+    return "|".join(re.escape(p) for p in phrases)
+
+
+def whole_message_patterns() -> dict[str, str]:
+    """Regexes over `norm` (letters and digits only) for lexicons that describe a whole
+    message rather than a phrase in it: a closing reply (没有了，谢谢 / 嗯没了), a courteous
+    short agent reply (您好啊 / 不用谢亲). Fillers around them do not change what they are."""
+    fill_pre = "(?:嗯|恩|哦|额|呃|噢|亲|亲亲)*"
+    fill_post = "(?:谢谢|感谢|谢|了|呢|哈|哦|啊|的|呀|你|您|亲|啦|嗯|哈哈)*"
+    return {
+        "closing": f"{fill_pre}(?:{_alternation('closing')})+{fill_post}",
+        "courtesy": f"{fill_pre}(?:{_alternation('courtesy')})+{fill_post}",
+        # sticker codes of the configured list, removed before asking "is anything left?"
+        "stickers": _alternation("stickers"),
+        # service formulas (repeated_quick_reply): removed from `norm` before comparing
+        "formulas": _alternation("service_formulas"),
+    }
+
+
 def flag_messages(con) -> None:
     """Stage `flags`: per-message lexicon flags from `mm` -> `bmf`; the scope's orders."""
+    pat = whole_message_patterns()
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE bmf AS
@@ -173,7 +198,10 @@ def flag_messages(con) -> None:
                    bool_or(lexicon = 'ordered')   AS has_ordered,
                    bool_or(lexicon = 'followup')  AS has_followup,
                    bool_or(lexicon = 'urge_pay')  AS has_urge,
-                   bool_or(lexicon = 'question')  AS has_question
+                   bool_or(lexicon = 'question')  AS has_question,
+                   bool_or(lexicon = 'price_protection') AS has_price_protection,
+                   bool_or(lexicon = 'closing_question') AS has_closing_question,
+                   bool_or(lexicon = 'hypothetical') AS has_hypothetical
             FROM mm GROUP BY row
         )
         SELECT b.* EXCLUDE (ntext),           -- the rules read text; ntext only fed the match stage
@@ -186,11 +214,23 @@ def flag_messages(con) -> None:
                coalesce(f.has_followup, false)  AS has_followup,
                coalesce(f.has_urge, false)      AS has_urge,
                coalesce(f.has_question, false)  AS has_question,
+               coalesce(f.has_price_protection, false) AS has_price_protection,
+               coalesce(f.has_closing_question, false) AS has_closing_question,
+               coalesce(f.has_hypothetical, false) AS has_hypothetical,
                coalesce(b.norm <> '' AND b.norm IN (SELECT norm FROM ack_norm), false) AS is_ack,
+               coalesce(b.role = 'customer' AND b.norm <> '' AND regexp_full_match(b.norm, $closing), false) AS is_closing,
+               coalesce(b.role = 'agent' AND b.norm <> '' AND regexp_full_match(b.norm, $courtesy), false) AS is_courtesy,
+               -- a recurring service formula with at most a few other characters around it
+               coalesce(b.role = 'agent' AND regexp_matches(b.norm, $formulas)
+                        AND length(regexp_replace(b.norm, $formulas, '', 'g')) <= 6, false) AS is_formula,
+               -- only emoji / listed sticker codes: export placeholders ([数字x], [链接x]) are content
                (b.msg_type = 'emoji' OR (coalesce(b.norm = '', false) AND trim(b.text) <> ''
-                                         AND b.msg_type IN ('text', 'emoji', 'other'))) AS emoji_only
+                                         AND b.msg_type IN ('text', 'emoji', 'other')
+                                         AND regexp_replace(regexp_replace(b.ntext, $stickers, '', 'g'),
+                                                            '[^\\p{L}\\p{N}]', '', 'g') = '')) AS emoji_only
         FROM bm b LEFT JOIN f USING (row)
-        """
+        """,
+        {"closing": pat["closing"], "courtesy": pat["courtesy"], "stickers": pat["stickers"], "formulas": pat["formulas"]},
     )
     con.execute(
         """

@@ -23,7 +23,8 @@ from .text import normalize
 
 # Lexicons matched on every message. The role a lexicon applies to is the rules' business.
 MATCHED = ("forbidden", "allowlist", "apology", "soothing", "complaint", "bargain", "ordered",
-           "followup", "urge_pay", "question")
+           "followup", "urge_pay", "question", "price_protection", "closing_question",
+           "hypothetical")
 WORD_AWARE_MAX_LEN = 2
 
 

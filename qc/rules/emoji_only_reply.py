@@ -10,6 +10,9 @@ the next customer message) made only of emoji: `msg_type = emoji`, or text that 
 emoji / sticker codes like `[微笑]`.
 Flagged message (`message_seq`): the first emoji message of the reply.
 
+Since 1.1 (DESIGN.md): only emoji and the sticker codes of lexicons/stickers.txt count;
+export placeholders ([数字x], [链接x] …) are content.
+
 违规 (violating):  顾客「这个面罩能自动变光吗？」 客服「[微笑]」
 合规 (compliant):  顾客「这个面罩能自动变光吗？」 客服「可以的亲[微笑]」
 """
@@ -18,7 +21,7 @@ from .base import Rule
 
 RULE = Rule(
     id="emoji_only_reply",
-    version="1.0",
+    version="1.1",
     name="仅用表情回复",
     category="态度类",
     severity="medium",

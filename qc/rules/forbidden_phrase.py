@@ -9,6 +9,8 @@ Definition: An agent message contains a phrase of `forbidden.txt`. One finding p
 conversation.
 Flagged message (`message_seq`): the agent message.
 
+Since 1.1: allow-list entries for 靠 meaning "rely on" (靠连接, 靠手机 …).
+
 违规 (violating):  客服「已经很低了，爱买不买」
 合规 (compliant):  客服「这款滚筒洗衣机已经是活动价了，我帮您申请一份赠品」
 """
@@ -17,7 +19,7 @@ from .base import Rule
 
 RULE = Rule(
     id="forbidden_phrase",
-    version="1.0",
+    version="1.1",
     name="禁用语",
     category="态度类",
     severity=None,

@@ -5,11 +5,19 @@ not working, late, refund dispute) and no agent message after it apologises
 (lexicons/apology.txt). Practice: in after-sales, apologise first, then soothe, verify,
 solve. Bot messages do not count as an apology.
 
-Definition: A customer message contains a `complaint.txt` cue, at least one agent message
-follows it, and **no** agent message after the first complaint contains an `apology.txt`
-phrase. At most one finding per conversation. `agent_id` = the first agent who answered
-after the complaint.
-Flagged message (`message_seq`): the first complaint message (a customer message).
+Definition: a complaint is a customer message with a `complaint.txt` cue (or the intent
+model's p(complaint) ≥ `complaint_threshold`); a complaint with at least one agent message
+after it and **no** agent apology (`apology.txt`, or the act model's p(apology) ≥
+`apology_threshold`) after it makes the conversation a finding. At most one finding per
+conversation, at its first unapologised complaint; evidence counts them. `agent_id` = the
+first agent who answered after that complaint.
+Flagged message (`message_seq`): the first complaint no apology followed (a customer message).
+
+Since 2.0 (DESIGN.md edge cases, 2026-12): every complaint needs an apology after it;
+closing replies (lexicons/closing.txt), short answers to the closing question
+(lexicons/closing_question.txt), questions about what could go wrong
+(lexicons/hypothetical.txt) and model-only 价保 requests (lexicons/price_protection.txt)
+are not complaints.
 
 违规 (violating):  顾客「收到的焊机外壳摔坏了」 客服「您拍个照片发过来」
 合规 (compliant):  顾客「收到的焊机外壳摔坏了」 客服「非常抱歉给您带来不便，麻烦拍个照片」
@@ -19,7 +27,7 @@ from .base import Param, Rule
 
 RULE = Rule(
     id="missing_apology",
-    version="1.0",
+    version="2.0",
     name="售后未致歉",
     category="态度类",
     severity="high",

@@ -5,11 +5,15 @@ The same (or near-same: punctuation, spaces and emoji ignored) agent reply of at
 (lexicons/ack.txt: 好的亲, 嗯嗯) are exempt; the same template in different conversations
 is fine.
 
-Definition: The same normalised agent text (whitespace, punctuation and emoji removed; ≥
-`min_chars` = 6 characters; not an `ack.txt` phrase) is sent 2+ times by agents in one
-conversation. One finding per repeated text, evidence lists all its seqs. The same template
-in **different** conversations is fine.
-Flagged message (`message_seq`): the second occurrence.
+Definition: an agent message whose normalised text (whitespace, punctuation and emoji
+removed; ≥ `min_chars` = 6 characters; not an `ack.txt` phrase, not a service formula) equals
+an earlier agent message of the same conversation or is one character apart from it. Every
+later occurrence is a finding (evidence: the first occurrence's seq and text, the occurrence
+number). The same template in **different** conversations is fine.
+Flagged message (`message_seq`): each repeat (the 2nd, 3rd … occurrence).
+
+Since 2.0 (DESIGN.md): near-same = one character apart; the 2nd and every later
+occurrence is a finding; service formulas (lexicons/service_formulas.txt) are exempt.
 
 违规 (violating):  客服「亲，这款是现货，48小时内发货哦」…客服「亲，这款是现货，48小时内发货哦！」
 合规 (compliant):  客服「好的亲」…客服「好的亲」
@@ -19,7 +23,7 @@ from .base import Param, Rule
 
 RULE = Rule(
     id="repeated_quick_reply",
-    version="1.0",
+    version="2.0",
     name="重复快捷短语",
     category="能力类",
     severity="low",

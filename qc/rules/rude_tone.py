@@ -9,6 +9,10 @@ Definition: `agent_act` p(rude) ≥ `threshold` (`auto`) and no forbidden phrase
 message; severity high at p ≥ 0.97. Evidence: model@version and p.
 Flagged message (`message_seq`): the agent message.
 
+Since 1.1 (real-chat evaluation, 2026-12): courteous formulas (lexicons/courtesy.txt as the
+whole message) are never model findings, and a reply of at most `short_chars` letters needs
+p(rude) >= `short_threshold`.
+
 违规 (violating):  客服「你自己不会看详情吗，问这么多」
 合规 (compliant):  客服「亲，详情页第三张图有尺码表，我也可以帮您量一下哦」
 """
@@ -17,7 +21,7 @@ from .base import Param, Rule
 
 RULE = Rule(
     id="rude_tone",
-    version="1.0",
+    version="1.1",
     name="语气不耐烦（模型）",
     category="态度类",
     severity="medium",
@@ -27,6 +31,9 @@ RULE = Rule(
     params=(
         Param("threshold", float, "auto", max=1, model=("agent_act", "rude"), help="p(rude) that makes a finding"),
         Param("high_threshold", float, 0.97, max=1, help="p(rude) at or above which the finding is high severity"),
+        Param("short_chars", int, 10, help="replies of at most this many letters count as short"),
+        Param("short_threshold", float, 0.9, max=1, help="p(rude) a short reply needs: courtesy is short, and the model "
+              "read 亲 增票是吧 / 热点吗 as rude at 0.77-0.86 on real chats; the short rude replies of our cases score >= 0.92"),
     ),
     review_labels={"agent_act": "rude"},
     dismissal_teaches=True,

@@ -1,19 +1,38 @@
--- missing_apology. Grain: one row per conversation whose first complaint was followed by
--- agent replies none of which apologised. A complaint is a complaint.txt cue or the intent
--- model's `complaint` >= $complaint_threshold; an apology is an apology.txt phrase or the
--- act model's `apology` >= $apology_threshold.
-WITH first_complaint AS (
-    SELECT conversation_id, min(seq) AS cseq
-    FROM bmf WHERE role = 'customer' AND (has_complaint OR coalesce(m_complaint, 0) >= $complaint_threshold)
-    GROUP BY conversation_id
-), after AS (
+-- missing_apology. Grain: one row per conversation with a complaint that no agent message
+-- after it apologises for (DESIGN.md: every complaint needs an apology after it); flagged at
+-- the first such complaint.
+-- A complaint is a customer message with a complaint.txt cue, or the intent model's
+-- `complaint` >= $complaint_threshold without a 价保 cue — and never a closing reply
+-- (closing.txt as the whole message), a short answer to the agent's closing question
+-- (还有其他可以帮您的吗 -> 没有了), or a question about what could go wrong (hypothetical.txt).
+-- An apology is an apology.txt phrase or the act model's `apology` >= $apology_threshold.
+WITH ctx AS (
+    SELECT b.*,
+           coalesce(last_value(CASE WHEN b.role = 'agent' THEN b.has_closing_question END IGNORE NULLS) OVER (
+               PARTITION BY b.conversation_id ORDER BY b.seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), false)
+               AS after_closing_question
+    FROM bmf b WHERE b.role IN ('customer', 'agent')
+), complaint AS (
+    SELECT conversation_id, seq AS cseq, has_complaint, m_complaint
+    FROM ctx
+    WHERE role = 'customer'
+      AND NOT is_closing
+      AND NOT (after_closing_question AND coalesce(length(norm) <= 6, false))
+      AND NOT (has_hypothetical AND has_question)
+      AND (has_complaint OR (coalesce(m_complaint, 0) >= $complaint_threshold AND NOT has_price_protection))
+), unapologised AS (
     SELECT c.conversation_id, c.cseq,
            count(*) FILTER (WHERE b.role = 'agent')                    AS agent_replies,
            bool_or(b.role = 'agent' AND (b.has_apology OR coalesce(b.m_apology, 0) >= $apology_threshold)) AS apologised,
            arg_min(b.agent_id, b.seq) FILTER (WHERE b.role = 'agent')  AS agent_id
-    FROM first_complaint c
+    FROM complaint c
     JOIN bmf b ON b.conversation_id = c.conversation_id AND b.seq > c.cseq
     GROUP BY c.conversation_id, c.cseq
+), first_missing AS (
+    SELECT conversation_id, arg_min(cseq, cseq) AS cseq, arg_min(agent_replies, cseq) AS agent_replies,
+           arg_min(agent_id, cseq) AS agent_id, count(*) AS unapologised_complaints
+    FROM unapologised WHERE agent_replies > 0 AND NOT apologised
+    GROUP BY conversation_id
 ), cue AS (
     SELECT b.conversation_id, b.seq,
            arg_min(m.phrase, m.span_start) AS phrase, arg_min(m.category, m.span_start) AS kind,
@@ -32,7 +51,7 @@ SELECT
     to_json({'complaint_cue': cue.phrase, 'kind': cue.kind, 'lexicon': cue.source,
              'model': CASE WHEN cue.phrase IS NULL THEN $intent_model END,
              'model_p_complaint': round(cm.m_complaint, 3), 'complaint_threshold': $complaint_threshold,
-             'apology_threshold': $apology_threshold,
+             'apology_threshold': $apology_threshold, 'unapologised_complaints': a.unapologised_complaints,
              'agent_replies_after': a.agent_replies, 'apology_lexicon': $apology_version,
              'apology_model': $act_model})::VARCHAR AS evidence,
     CASE WHEN cue.phrase IS NOT NULL
@@ -41,7 +60,6 @@ SELECT
         || '，之后客服 ' || a.agent_replies || ' 条回复均未致歉 (' || $apology_version || ', ' || $act_model || ')' AS explanation,
     cm.m_complaint               AS score,
     NULL::VARCHAR                AS key
-FROM after a
+FROM first_missing a
 JOIN bmf cm ON cm.conversation_id = a.conversation_id AND cm.seq = a.cseq
-LEFT JOIN cue ON cue.conversation_id = a.conversation_id AND cue.seq = a.cseq
-WHERE a.agent_replies > 0 AND NOT a.apologised;
+LEFT JOIN cue ON cue.conversation_id = a.conversation_id AND cue.seq = a.cseq;

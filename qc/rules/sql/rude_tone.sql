@@ -1,5 +1,8 @@
 -- rude_tone. Grain: one row per agent message the act model scores as impatient or rude
 -- (不耐烦/冷淡/讥讽/命令) at or above $threshold, that no forbidden.txt phrase already flagged.
+-- Courteous formulas (courtesy.txt as the whole message) never; a short reply (at most
+-- $short_chars letters) needs p >= $short_threshold: on real chats the model read 您好啊 /
+-- 不用谢 as rude at 0.86-0.90.
 SELECT
     conversation_id,
     seq                         AS message_seq,
@@ -13,4 +16,6 @@ SELECT
     m_rude                      AS score,
     NULL::VARCHAR               AS key
 FROM bmf
-WHERE role = 'agent' AND NOT has_forbidden AND m_rude >= $threshold;
+WHERE role = 'agent' AND NOT has_forbidden AND NOT is_courtesy
+  AND m_rude >= CASE WHEN coalesce(length(norm), 0) <= $short_chars THEN greatest($threshold, $short_threshold)
+                     ELSE $threshold END;
