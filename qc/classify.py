@@ -110,6 +110,16 @@ def load_corpus(task: str, corpus_dir: Path | None = None) -> tuple[list[dict], 
             raise ModelError(f"{path}:{n}: 未知标签 (unknown labels) {sorted(bad) or '[]'}")
         (test if r["split"] == "test" else train).append(
             {"text": r["text"], "labels": r["labels"], "family": r.get("family", f"line{n}")})
+    # Openly licensed real text (data/corpus/external/<task>.*.jsonl, built by tools/corpus/):
+    # ordinary service turns that teach the models what is *not* a complaint, bargaining or rude.
+    for ext in sorted((path.parent / "external").glob(f"{task}.*.jsonl")):
+        for n, line in enumerate(ext.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                r = json.loads(line)
+                if set(r["labels"]) - labels:
+                    raise ModelError(f"{ext}:{n}: 未知标签 (unknown labels) {sorted(set(r['labels']) - labels)}")
+                (test if r["split"] == "test" else train).append(
+                    {"text": r["text"], "labels": r["labels"], "family": r["family"], "source": r.get("source")})
     return train, test
 
 
@@ -388,8 +398,14 @@ def train(task: str, backend: str = "both", con=None, with_reviews: bool = False
     else:
         impls[best].to_disk(out / "spacy")
     previous = latest_meta(task, out_dir)
+    sources: dict[str, int] = {}
+    for r in train_rows:
+        k = r.get("source") or "templates"
+        sources[k] = sources.get(k, 0) + 1
     meta = {
         "name": task, "version": version, "backend": best, "labels": labels,
+        "train_sources": sources,
+        "external_held_out": _external_false_alarms(impls[best], best, task, labels, test_rows, thresholds),
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data_sha256": digest, "train_examples": len(data), "test_examples": len(test_rows),
         "review_examples": len(review_rows), "with_reviews": with_reviews,
@@ -404,6 +420,27 @@ def train(task: str, backend: str = "both", con=None, with_reviews: bool = False
     return meta
 
 
+def _external_false_alarms(impl, backend, task, labels, test_rows, thresholds) -> dict | None:
+    """On held-out real (non-template) text, which is all ordinary service talk: per rule
+    label, the share the model flags at its rule threshold — the false-alarm rate a QC
+    specialist would see on neutral messages."""
+    ext = [r for r in test_rows if r.get("source")]
+    if not ext:
+        return None
+    m = Model(task, "eval", backend, labels, impl, {"rule_thresholds": thresholds})
+    probs = m.predict_proba([r["text"] for r in ext])
+    out = {"examples": len(ext), "source": sorted({r["source"] for r in ext})}
+    for j, l in enumerate(labels):
+        if l == "other":
+            continue
+        gold = np.array([l in r["labels"] for r in ext])
+        flagged = probs[:, j] >= m.threshold(l)
+        out[l] = {"flagged": int(flagged.sum()), "false_alarms": int((flagged & ~gold).sum()),
+                  "false_alarm_rate": round(float((flagged & ~gold).sum()) / max(1, int((~gold).sum())), 4),
+                  "positives": int(gold.sum()), "found": int((flagged & gold).sum())}
+    return out
+
+
 def model_card(meta: dict) -> str:
     lines = [
         f"# 模型卡 Model card — {meta['name']}@{meta['version']}",
@@ -416,6 +453,26 @@ def model_card(meta: dict) -> str:
         f"* labels: {', '.join(meta['labels'])}; decision threshold {meta['threshold']} (at least the top label)",
         f"* libraries: {json.dumps(meta['libraries'], ensure_ascii=False)}",
         "",
+        "## Training data: sources, licences, shares",
+        "",
+    ]
+    total = sum((meta.get("train_sources") or {}).values()) or 1
+    for src, n in sorted((meta.get("train_sources") or {}).items()):
+        desc = ("team-written templates (data/corpus/README.md; ours, no third-party text)" if src == "templates" else
+                "CrossWOZ, github.com/thu-coai/CrossWOZ, Apache-2.0: ordinary polite service turns "
+                "(tools/corpus/crosswoz.py; data/corpus/external/)" if src == "crosswoz" else src)
+        lines.append(f"* {desc}: {n} train examples ({n / total:.0%})")
+    lines += ["* never trained on: JDDC (research-only; used for measuring only, bench/real_eval.md)", ""]
+    ext = meta.get("external_held_out")
+    if ext:
+        lines += [f"## Held-out real (non-template) text: {ext['examples']} {', '.join(ext['source'])} turns",
+                  "", "Share of these ordinary service turns the model flags at each rule threshold (false alarms):", "",
+                  "| label | flagged | false alarms | false-alarm rate | positives | found |", "|---|---:|---:|---:|---:|---:|"]
+        for l, v in ext.items():
+            if isinstance(v, dict):
+                lines.append(f"| {l} | {v['flagged']} | {v['false_alarms']} | {v['false_alarm_rate']:.2%} | {v['positives']} | {v['found']} |")
+        lines.append("")
+    lines += [
         f"## Held-out results (macro-F1 {meta['held_out']['macro_f1']:.3f})",
         "",
         "| label | precision | recall | F1 | support |",

@@ -158,12 +158,13 @@ def _ack_table(con) -> None:
     con.executemany("INSERT INTO ack_norm VALUES (?)", [(a,) for a in acks])
 
 
-def _alternation(name: str) -> str:
-    """A lexicon as one regex alternation of its normalised phrases (longest first)."""
+def _alternation(name: str, regex: bool = False) -> str:
+    """A lexicon as one regex alternation of its normalised phrases (longest first); with
+    `regex`, its entries are regular expressions already (service_formulas.txt)."""
     import re
 
     phrases = sorted({p for p in lexicon.load(name).phrases if p}, key=len, reverse=True)
-    return "|".join(re.escape(p) for p in phrases)
+    return "|".join(f"(?:{p})" if regex else re.escape(p) for p in phrases)
 
 
 def whole_message_patterns() -> dict[str, str]:
@@ -178,7 +179,9 @@ def whole_message_patterns() -> dict[str, str]:
         # sticker codes of the configured list, removed before asking "is anything left?"
         "stickers": _alternation("stickers"),
         # service formulas (repeated_quick_reply): removed from `norm` before comparing
-        "formulas": _alternation("service_formulas"),
+        "formulas": _alternation("service_formulas", regex=True),
+        # a reply that starts with a closing (没了，尽快处理吧 / 没有了 我问京东的客服了)
+        "closing_start": f"^\\s*{fill_pre}\\s*(?:{_alternation('closing')})(?:[^\\p{{L}}]|$)",
     }
 
 
@@ -201,7 +204,9 @@ def flag_messages(con) -> None:
                    bool_or(lexicon = 'question')  AS has_question,
                    bool_or(lexicon = 'price_protection') AS has_price_protection,
                    bool_or(lexicon = 'closing_question') AS has_closing_question,
-                   bool_or(lexicon = 'hypothetical') AS has_hypothetical
+                   bool_or(lexicon = 'hypothetical') AS has_hypothetical,
+                   bool_or(lexicon = 'own_fault') AS has_own_fault,
+                   bool_or(lexicon = 'price_topic') AS has_price_topic
             FROM mm GROUP BY row
         )
         SELECT b.* EXCLUDE (ntext),           -- the rules read text; ntext only fed the match stage
@@ -217,6 +222,11 @@ def flag_messages(con) -> None:
                coalesce(f.has_price_protection, false) AS has_price_protection,
                coalesce(f.has_closing_question, false) AS has_closing_question,
                coalesce(f.has_hypothetical, false) AS has_hypothetical,
+               coalesce(f.has_own_fault, false) AS has_own_fault,
+               coalesce(f.has_price_topic, false) AS has_price_topic,
+               -- export placeholders hide what differed ([数字x] for two different numbers)
+               regexp_matches(b.text, '\\[[^\\[\\]]{1,8}x\\]') AS has_placeholder,
+               coalesce(b.role = 'customer' AND regexp_matches(lower(b.text), $closing_start), false) AS starts_closing,
                coalesce(b.norm <> '' AND b.norm IN (SELECT norm FROM ack_norm), false) AS is_ack,
                coalesce(b.role = 'customer' AND b.norm <> '' AND regexp_full_match(b.norm, $closing), false) AS is_closing,
                coalesce(b.role = 'agent' AND b.norm <> '' AND regexp_full_match(b.norm, $courtesy), false) AS is_courtesy,
@@ -230,7 +240,8 @@ def flag_messages(con) -> None:
                                                             '[^\\p{L}\\p{N}]', '', 'g') = '')) AS emoji_only
         FROM bm b LEFT JOIN f USING (row)
         """,
-        {"closing": pat["closing"], "courtesy": pat["courtesy"], "stickers": pat["stickers"], "formulas": pat["formulas"]},
+        {"closing": pat["closing"], "courtesy": pat["courtesy"], "stickers": pat["stickers"], "formulas": pat["formulas"],
+         "closing_start": pat["closing_start"]},
     )
     con.execute(
         """

@@ -24,7 +24,7 @@ from .text import normalize
 # Lexicons matched on every message. The role a lexicon applies to is the rules' business.
 MATCHED = ("forbidden", "allowlist", "apology", "soothing", "complaint", "bargain", "ordered",
            "followup", "urge_pay", "question", "price_protection", "closing_question",
-           "hypothetical")
+           "hypothetical", "own_fault", "price_topic")
 WORD_AWARE_MAX_LEN = 2
 
 

@@ -76,7 +76,7 @@ def test_finding_explains_itself(tmp_path):
     con, _ = _db(tmp_path)
     fp = F.query(con, F.Filter(rule="forbidden_phrase"))[0]
     t = fp.trace
-    assert t["rule"] == "forbidden_phrase@1.0" and t["message_seq"] == 2 and t["span"] == [0, 5]
+    assert t["rule"] == "forbidden_phrase@1.1" and t["message_seq"] == 2 and t["span"] == [0, 5]
     assert {s["phrase"] for s in t["sources"]} == {"已经很低了", "不议价"}
     assert all(s["lexicon"].startswith("lexicons/forbidden.txt:") for s in t["sources"])
     late = F.query(con, F.Filter(rule="bargain_followup_late"))[0]
@@ -102,12 +102,16 @@ def test_review_survives_late_messages_that_renumber(tmp_path):
 
 def test_same_findings_on_the_bundled_sample_as_before_the_refactor(tmp_path):
     """tests/data/sample_findings.jsonl was written by the pre-refactor engine (commit
-    1310696); the rule house must reproduce it finding for finding."""
+    1310696); the rule house must reproduce it finding for finding. Since the December rule
+    versions (missing_apology 2.0, repeated_quick_reply 2.0, …) evidence and explanations
+    carry more fields and model tags change with retraining, so the comparison is on what a
+    finding *is* — which message of which conversation, which rule, agent, severity, span."""
     con = store.connect(tmp_path / "s.duckdb")
     ingest_paths(con, [SAMPLE_DIR / "chats.jsonl", SAMPLE_DIR / "orders.jsonl"])
     inspect(con)
-    keep = ("conversation_id", "rule_id", "rule_version", "message_seq", "agent_id", "severity", "category",
-            "subcategory", "span_start", "span_end", "evidence", "explanation")
+    keep = ("conversation_id", "rule_id", "message_seq", "agent_id", "severity", "category", "subcategory",
+            "span_start", "span_end")
     got = sorted(json.dumps({k: f.as_dict()[k] for k in keep}, ensure_ascii=False, sort_keys=True) for f in F.query(con))
-    want = sorted(l for l in (Path(__file__).parent / "data" / "sample_findings.jsonl").read_text(encoding="utf-8").splitlines() if l)
-    assert got == want
+    snap = [json.loads(l) for l in (Path(__file__).parent / "data" / "sample_findings.jsonl").read_text(encoding="utf-8").splitlines() if l]
+    want = sorted(json.dumps({k: d[k] for k in keep}, ensure_ascii=False, sort_keys=True) for d in snap)
+    assert len(got) == len(want) > 100 and got == want

@@ -12,7 +12,8 @@ between the bargaining and A + window), and no agent message follows A within `w
 (300 s) → finding at A. A follow-up at 240 s is fine; one at 360 s, or none, is a finding.
 Flagged message (`message_seq`): the agent's answer to the customer's last message.
 
-Since 1.1: a message with a 价保 cue (lexicons/price_protection.txt) is never bargaining.
+Since 1.1: a message with a 价保 cue (lexicons/price_protection.txt) is never bargaining, and
+the intent model alone counts only in a message about price (lexicons/price_topic.txt).
 
 违规 (violating):  顾客「能便宜点吗」 客服「亲这是活动价」 …（6 分钟无追单，顾客未下单）
 合规 (compliant):  顾客「能便宜点吗」 客服「亲这是活动价」 客服（4 分钟后）「今天下单给您备注优先发货哦」

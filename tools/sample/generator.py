@@ -444,6 +444,17 @@ class _Buyer(NamedTuple):
     amount: float
 
 
+def _one_apart(a: str, b: str) -> bool:
+    """One substitution, insertion or deletion apart (characters, not bytes)."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    if len(a) > len(b):
+        a, b = b, a
+    return any(b[:i] + b[i + 1:] == a for i in range(len(b)))
+
+
 class _Conv:
     __slots__ = ("rng", "shop", "slots", "agent", "agent2", "used", "ex", "order", "queue", "scenario",
                  "product", "max_qa")
@@ -456,6 +467,11 @@ class _Conv:
         self.ex: list[Exchange] = []
         self.order = None       # dict describing an order placed in the chat
         self.max_qa = 4
+
+    def is_new(self, k: str) -> bool:
+        """Neither sent before nor one character apart from a text sent before: the
+        near-same test of repeated_quick_reply (DESIGN.md), so a clean chat has no repeat."""
+        return k not in self.used and not any(_one_apart(k, u) for u in self.used)
 
     # -- text picking
     def c(self, text, mtype="text", hint=None, tag=None) -> Msg:
@@ -482,13 +498,13 @@ class _Conv:
                     suf = ""
                 t = pre + t + suf
             k = _norm_key(t)
-            if k not in self.used:
+            if self.is_new(k):
                 self.used.add(k)
                 return t
         # pools are large enough that this is rare: make it distinct with a prefix
         for pre in ("好的亲，", "亲，这边说明一下：", "补充一下，", "再跟您确认一下，"):
             k = _norm_key(pre + t)
-            if k not in self.used:
+            if self.is_new(k):
                 self.used.add(k)
                 return pre + t
         return t
@@ -498,7 +514,7 @@ class _Conv:
         for _ in range(12):
             t = make()
             k = _norm_key(t)
-            if k not in self.used:
+            if self.is_new(k):
                 self.used.add(k)
                 return t
         t = "补充一下，" + t

@@ -2,11 +2,12 @@
 -- did not order, and the agent's answer to the customer's last message was not followed
 -- by another agent message within $window_s seconds. Bargaining = a bargain.txt cue or the
 -- intent model's `bargain` >= $bargain_threshold, in a message without a 价保 cue
--- (price_protection.txt: price protection on a placed order is after-sales, DESIGN.md).
+-- (price_protection.txt: price protection on a placed order is after-sales, DESIGN.md); the
+-- model alone counts only in a message about price (price_topic.txt).
 WITH bargain AS (
     SELECT conversation_id, min(seq) AS bseq, min(ts) AS bts
     FROM bmf WHERE role = 'customer' AND NOT has_price_protection
-      AND (has_bargain OR coalesce(m_bargain, 0) >= $bargain_threshold)
+      AND (has_bargain OR (has_price_topic AND coalesce(m_bargain, 0) >= $bargain_threshold))
     GROUP BY conversation_id
 ), last_customer AS (
     SELECT conversation_id, max(seq) AS lseq, any_value(customer_id) AS customer_id, any_value(shop_id) AS shop_id

@@ -4,7 +4,8 @@
 -- A complaint is a customer message with a complaint.txt cue, or the intent model's
 -- `complaint` >= $complaint_threshold without a 价保 cue — and never a closing reply
 -- (closing.txt as the whole message), a short answer to the agent's closing question
--- (还有其他可以帮您的吗 -> 没有了), or a question about what could go wrong (hypothetical.txt).
+-- (还有其他可以帮您的吗 -> 没有了 / 没了，尽快处理吧), a question about what could go wrong
+-- (hypothetical.txt), or the customer's own choice or mistake (own_fault.txt).
 -- An apology is an apology.txt phrase or the act model's `apology` >= $apology_threshold.
 WITH ctx AS (
     SELECT b.*,
@@ -17,9 +18,14 @@ WITH ctx AS (
     FROM ctx
     WHERE role = 'customer'
       AND NOT is_closing
-      AND NOT (after_closing_question AND coalesce(length(norm) <= 6, false))
+      AND NOT (after_closing_question AND (coalesce(length(norm) <= 6, false) OR starts_closing))
       AND NOT (has_hypothetical AND has_question)
-      AND (has_complaint OR (coalesce(m_complaint, 0) >= $complaint_threshold AND NOT has_price_protection))
+      AND NOT has_own_fault
+      AND (has_complaint
+           -- the model alone: not a 价保 request, and a question only when the model is sure
+           -- (旧的怎么办？ / 退款几天到账 are service questions the model scores 0.93-0.95)
+           OR (coalesce(m_complaint, 0) >= $complaint_threshold AND NOT has_price_protection
+               AND (NOT has_question OR m_complaint >= 0.98)))
 ), unapologised AS (
     SELECT c.conversation_id, c.cseq,
            count(*) FILTER (WHERE b.role = 'agent')                    AS agent_replies,

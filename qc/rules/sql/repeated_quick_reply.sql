@@ -7,6 +7,7 @@ WITH a AS (
     SELECT conversation_id, seq, agent_id, text, norm
     FROM bmf
     WHERE role = 'agent' AND length(norm) >= $min_chars AND NOT is_ack AND NOT is_formula
+      AND NOT has_placeholder   -- anonymised exports: [数字x] may hide two different numbers
 ), pairs AS (
     SELECT later.conversation_id, later.seq, later.agent_id, later.text,
            min(earlier.seq) AS first_seq, count(*) AS earlier_copies

@@ -1,0 +1,1 @@
+"""Builders of the openly licensed, non-template parts of the classifier corpus."""
