@@ -35,10 +35,15 @@ RULE = Rule(
     violating="顾客：收到的焊机外壳摔坏了 / 客服：您拍个照片发过来",
     compliant="顾客：收到的焊机外壳摔坏了 / 客服：非常抱歉给您带来不便，麻烦拍个照片",
     params=(
-        Param("complaint_threshold", float, "auto", max=1, model=("customer_intent", "complaint"),
-              help="p(complaint) at which a customer message counts as a complaint without a lexicon cue"),
-        Param("apology_threshold", float, "auto", max=1, model=("agent_act", "apology"),
-              help="p(apology) at which an agent message counts as an apology"),
+        Param("complaint_threshold", float, 0.85, max=1, model=("customer_intent", "complaint"),
+              help="p(complaint) at which a customer message counts as a complaint without a lexicon cue. "
+                   "0.85, below the card's CV threshold (0.92, template data): on the paraphrase cases "
+                   "(phrasings outside the lexicon) real complaints score 0.64-0.99; closings and "
+                   "questions, the model's false alarms on real chats, are guarded in the SQL"),
+        Param("apology_threshold", float, 0.9, max=1, model=("agent_act", "apology"),
+              help="p(apology) at which an agent message counts as an apology. Fixed, not `auto`: a false "
+                   "apology hides the very violation (安抚不等于致歉); soothing (您别着急…) scores 0.57-0.59 "
+                   "with the December models, real apologies (对不住 / 道个歉) 1.0"),
     ),
     review_labels={"customer_intent": "complaint"},
 )
