@@ -60,7 +60,7 @@ def test_config_is_validated_from_the_declarations(tmp_path):
     with pytest.raises(ConfigError, match="min_chars"):
         load_config(p)
     p.write_text("rules:\n  bargain_followup_late: {window_s: 180}\n", encoding="utf-8")
-    assert load_config(p).rule_params("bargain_followup_late") == {"window_s": 180, "bargain_threshold": "auto"}
+    assert load_config(p).rule_params("bargain_followup_late") == {"window_s": 180, "bargain_threshold": 0.7}
 
 
 # ---- the checks catch each way a rule can be spread out or incomplete -----------------
