@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -55,6 +56,7 @@ class Models:
 
     tags: dict[str, str] = field(default_factory=dict)
     loaded: dict[str, object] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def tag(self, task: str) -> str:
         return self.tags.get(task, "none")
@@ -167,6 +169,7 @@ def _alternation(name: str, regex: bool = False) -> str:
     return "|".join(f"(?:{p})" if regex else re.escape(p) for p in phrases)
 
 
+@lru_cache(maxsize=1)
 def whole_message_patterns() -> dict[str, str]:
     """Regexes over `norm` (letters and digits only) for lexicons that describe a whole
     message rather than a phrase in it: a closing reply (没有了，谢谢 / 嗯没了), a courteous
@@ -180,6 +183,11 @@ def whole_message_patterns() -> dict[str, str]:
         "stickers": _alternation("stickers"),
         # service formulas (repeated_quick_reply): removed from `norm` before comparing
         "formulas": _alternation("service_formulas", regex=True),
+        # phrase lexicons that qualify a rule's candidates (not matched on every message)
+        "price_protection": _alternation("price_protection"),
+        "price_topic": _alternation("price_topic"),
+        "hypothetical": _alternation("hypothetical"),
+        "own_fault": _alternation("own_fault"),
         # a reply that starts with a closing (没了，尽快处理吧 / 没有了 我问京东的客服了)
         "closing_start": f"^\\s*{fill_pre}\\s*(?:{_alternation('closing')})(?:[^\\p{{L}}]|$)",
     }
@@ -202,11 +210,7 @@ def flag_messages(con) -> None:
                    bool_or(lexicon = 'followup')  AS has_followup,
                    bool_or(lexicon = 'urge_pay')  AS has_urge,
                    bool_or(lexicon = 'question')  AS has_question,
-                   bool_or(lexicon = 'price_protection') AS has_price_protection,
-                   bool_or(lexicon = 'closing_question') AS has_closing_question,
-                   bool_or(lexicon = 'hypothetical') AS has_hypothetical,
-                   bool_or(lexicon = 'own_fault') AS has_own_fault,
-                   bool_or(lexicon = 'price_topic') AS has_price_topic
+                   bool_or(lexicon = 'closing_question') AS has_closing_question
             FROM mm GROUP BY row
         )
         SELECT b.* EXCLUDE (ntext),           -- the rules read text; ntext only fed the match stage
@@ -219,20 +223,9 @@ def flag_messages(con) -> None:
                coalesce(f.has_followup, false)  AS has_followup,
                coalesce(f.has_urge, false)      AS has_urge,
                coalesce(f.has_question, false)  AS has_question,
-               coalesce(f.has_price_protection, false) AS has_price_protection,
                coalesce(f.has_closing_question, false) AS has_closing_question,
-               coalesce(f.has_hypothetical, false) AS has_hypothetical,
-               coalesce(f.has_own_fault, false) AS has_own_fault,
-               coalesce(f.has_price_topic, false) AS has_price_topic,
-               -- export placeholders hide what differed ([数字x] for two different numbers)
-               regexp_matches(b.text, '\\[[^\\[\\]]{1,8}x\\]') AS has_placeholder,
-               coalesce(b.role = 'customer' AND regexp_matches(lower(b.text), $closing_start), false) AS starts_closing,
                coalesce(b.norm <> '' AND b.norm IN (SELECT norm FROM ack_norm), false) AS is_ack,
-               coalesce(b.role = 'customer' AND b.norm <> '' AND regexp_full_match(b.norm, $closing), false) AS is_closing,
-               coalesce(b.role = 'agent' AND b.norm <> '' AND regexp_full_match(b.norm, $courtesy), false) AS is_courtesy,
-               -- a recurring service formula with at most a few other characters around it
-               coalesce(b.role = 'agent' AND regexp_matches(b.norm, $formulas)
-                        AND length(regexp_replace(b.norm, $formulas, '', 'g')) <= 6, false) AS is_formula,
+
                -- only emoji / listed sticker codes: export placeholders ([数字x], [链接x]) are content
                (b.msg_type = 'emoji' OR (coalesce(b.norm = '', false) AND trim(b.text) <> ''
                                          AND b.msg_type IN ('text', 'emoji', 'other')
@@ -240,8 +233,7 @@ def flag_messages(con) -> None:
                                                             '[^\\p{L}\\p{N}]', '', 'g') = '')) AS emoji_only
         FROM bm b LEFT JOIN f USING (row)
         """,
-        {"closing": pat["closing"], "courtesy": pat["courtesy"], "stickers": pat["stickers"], "formulas": pat["formulas"],
-         "closing_start": pat["closing_start"]},
+        {"stickers": pat["stickers"]},
     )
     con.execute(
         """
@@ -281,12 +273,11 @@ CLASSIFIED = {"customer_intent": ("customer", ("bargain", "complaint")),
               "agent_act": ("agent", ("apology", "followup", "rude"))}
 
 
-def classify(con, use_models: bool = True, notes: list[str] | None = None) -> Models:
-    """Stage `classify`: customer intents and agent acts for the whole batch, as columns
-    m_<label> (probabilities; NULL without a model) added to `bmf`."""
+def load_models(use_models: bool = True) -> Models:
+    """The classifiers, loaded from disk (~2 s: unpickling); `inspect` starts this in a thread
+    at the beginning of the run so it overlaps the DuckDB stages."""
     from .classify import ModelError, load_model
 
-    notes = notes if notes is not None else []
     models = Models()
     for task in CLASSIFIED:
         models.tags[task] = "none"
@@ -296,7 +287,16 @@ def classify(con, use_models: bool = True, notes: list[str] | None = None) -> Mo
             models.loaded[task] = load_model(task)
             models.tags[task] = models.loaded[task].tag
         except ModelError as exc:
-            notes.append(f"分类模型不可用，已退回词库 (classifier unavailable, lexicons only): {exc}")
+            models.notes.append(f"分类模型不可用，已退回词库 (classifier unavailable, lexicons only): {exc}")
+    return models
+
+
+def classify(con, use_models: bool = True, notes: list[str] | None = None, models: Models | None = None) -> Models:
+    """Stage `classify`: customer intents and agent acts for the whole batch, as columns
+    m_<label> (probabilities; NULL without a model) added to `bmf`."""
+    notes = notes if notes is not None else []
+    models = models if models is not None else load_models(use_models)
+    notes.extend(models.notes)
     selects, joins = [], []
     for task, (role, labels) in CLASSIFIED.items():
         model = models.loaded.get(task)
@@ -305,15 +305,18 @@ def classify(con, use_models: bool = True, notes: list[str] | None = None) -> Mo
             continue
         # Only typed text: order cards, images and emoji-only messages are not utterances the
         # models were trained on (an order card read as bargaining is a false finding).
-        tbl = con.sql("SELECT row, text FROM bmf WHERE role = ? AND msg_type = 'text' AND NOT emoji_only",
+        # A day repeats itself (快捷短语, 在吗, 好的): DuckDB hands over each distinct text once,
+        # and the probabilities join back on the text.
+        tbl = con.sql("SELECT DISTINCT text FROM bmf WHERE role = ? AND msg_type = 'text' AND NOT emoji_only",
                       params=[role]).to_arrow_table()
         probs = model.predict_proba(tbl.column("text").to_pylist())
-        data = {"row": tbl.column("row")}
+        data = {"text": tbl.column("text")}
         for l in labels:
             data[f"m_{l}"] = pa.array(probs[:, model.labels.index(l)] if len(probs) else [], pa.float64())
         con.register(f"probs_{task}", pa.table(data))
         selects += [f"probs_{task}.m_{l}" for l in labels]
-        joins.append(f"LEFT JOIN probs_{task} USING (row)")
+        joins.append(f"LEFT JOIN probs_{task} ON probs_{task}.text = bmf.text AND bmf.role = '{role}' "
+                     f"AND bmf.msg_type = 'text' AND NOT bmf.emoji_only")
     if joins:
         # one copy of the batch for all model columns
         con.execute(f"CREATE OR REPLACE TEMP TABLE bmf AS SELECT bmf.*, {', '.join(selects)} FROM bmf {' '.join(joins)}")
@@ -338,6 +341,11 @@ def rule_params(rule: Rule, config: Config, models: Models, versions: dict[str, 
             bind[name] = model.threshold(label) if model is not None else 1.0
     bind.update(severity=rule.severity, intent_model=models.tag("customer_intent"),
                 act_model=models.tag("agent_act"), apology_version=versions.get("apology", "apology"))
+    # whole-message lexicons as regexes, applied by the rules to their few candidate rows
+    pat = whole_message_patterns()
+    bind.update(closing_re=pat["closing"], closing_start_re=pat["closing_start"], courtesy_re=pat["courtesy"],
+                formulas_re=pat["formulas"], price_protection_re=pat["price_protection"],
+                price_topic_re=pat["price_topic"], hypothetical_re=pat["hypothetical"], own_fault_re=pat["own_fault"])
     return bind
 
 
@@ -426,10 +434,15 @@ def inspect(con, day: date | str | None = None, all_: bool = False, config: Conf
         point(f"inspect.{name}")
         return out
 
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1)
+    loading = pool.submit(load_models, use_models)      # overlaps batch / match / flags
     rep.messages = stage("batch", build_batch, con)
     versions = stage("match", match_text, con)
     stage("flags", flag_messages, con)
-    models = stage("classify", classify, con, use_models, rep.notes)
+    models = stage("classify", lambda: classify(con, use_models, rep.notes, loading.result()))
+    pool.shutdown()
     rep.models = dict(models.tags)
     rep.by_rule = stage("rules", run_rules, con, rules, config, models, versions, stages)
     rep.findings = sum(rep.by_rule.values())

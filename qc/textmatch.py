@@ -23,8 +23,11 @@ from .text import normalize
 
 # Lexicons matched on every message. The role a lexicon applies to is the rules' business.
 MATCHED = ("forbidden", "allowlist", "apology", "soothing", "complaint", "bargain", "ordered",
-           "followup", "urge_pay", "question", "price_protection", "closing_question",
-           "hypothetical", "own_fault", "price_topic")
+           "followup", "urge_pay", "question", "closing_question")
+# Lexicons that only qualify a rule's few candidate messages (price_protection, price_topic,
+# hypothetical, own_fault) are not matched on every message: the rules apply them as regexes
+# (qc/inspect.py whole_message_patterns) — single characters like 价 / 券 would otherwise add
+# a hit to most messages of a day.
 WORD_AWARE_MAX_LEN = 2
 
 

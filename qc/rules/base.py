@@ -32,7 +32,10 @@ FINDING_COLUMNS = (
     "span_start", "span_end", "evidence", "explanation", "score", "key",
 )
 # Values every rule's SQL may use besides its own parameters (bound by the engine).
-ENGINE_PARAMS = ("severity", "intent_model", "act_model", "apology_version")
+ENGINE_PARAMS = ("severity", "intent_model", "act_model", "apology_version",
+                 # whole-message lexicons as regexes (qc/inspect.py whole_message_patterns)
+                 "closing_re", "closing_start_re", "courtesy_re", "formulas_re",
+                 "price_protection_re", "price_topic_re", "hypothetical_re", "own_fault_re")
 
 
 @dataclass(frozen=True)

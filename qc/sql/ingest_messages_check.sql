@@ -30,7 +30,8 @@ WITH base AS (
         qa.value                                                AS queue,
         -- seq: a non-negative integer (3 or 3.0); 3.5 is not rounded to 4 (it would then
         -- collide with the real seq 4), and values beyond 2^53 are refused (JSON consumers)
-        CASE WHEN regexp_full_match(b.seq_s, '[0-9]+(\.0+)?')
+        CASE WHEN NOT contains(b.seq_s, '.') THEN try_cast(b.seq_s AS BIGINT)      -- the common case, no regex
+             WHEN regexp_full_match(b.seq_s, '[0-9]+(\.0+)?')
              THEN try_cast(regexp_extract(b.seq_s, '^[0-9]+') AS BIGINT) END AS source_seq,
         parse_ts(b.ts_s, coalesce(st.tz, $tz))                  AS ts
     FROM base b
@@ -50,7 +51,7 @@ SELECT
         WHEN t.role_s IS NULL           THEN 'role'
         WHEN t.role IS NULL             THEN 'role'
         WHEN t.role = 'agent' AND t.agent_id IS NULL THEN 'agent_id'
-        WHEN t.seq_s IS NOT NULL AND (t.source_seq IS NULL OR t.source_seq > 9007199254740991) THEN 'seq'
+        WHEN t.seq_s IS NOT NULL AND (t.source_seq IS NULL OR t.source_seq < 0 OR t.source_seq > 9007199254740991) THEN 'seq'
     END AS bad_field,
     CASE
         WHEN t.kind = 'bad'             THEN '不是有效的 JSON 对象（行被截断或格式错误） (invalid or truncated JSON)'
@@ -61,7 +62,7 @@ SELECT
         WHEN t.role_s IS NULL           THEN '缺少必填字段 role (missing)'
         WHEN t.role IS NULL             THEN '未知角色 (unknown role): ' || t.role_s
         WHEN t.role = 'agent' AND t.agent_id IS NULL THEN '客服消息缺少 agent_id (agent message without agent_id)'
-        WHEN t.seq_s IS NOT NULL AND NOT regexp_full_match(t.seq_s, '[0-9]+(\.0+)?')
+        WHEN t.seq_s IS NOT NULL AND (NOT regexp_full_match(t.seq_s, '\+?[0-9]+(\.0+)?') OR t.source_seq < 0)
              THEN 'seq 不是非负整数 (not a non-negative integer): ' || t.seq_s
         WHEN t.seq_s IS NOT NULL AND (t.source_seq IS NULL OR t.source_seq > 9007199254740991)
              THEN 'seq 超出范围 (out of range 0 … 2^53-1): ' || t.seq_s

@@ -6,8 +6,9 @@
 -- model alone counts only in a message about price (price_topic.txt).
 WITH bargain AS (
     SELECT conversation_id, min(seq) AS bseq, min(ts) AS bts
-    FROM bmf WHERE role = 'customer' AND NOT has_price_protection
-      AND (has_bargain OR (has_price_topic AND coalesce(m_bargain, 0) >= $bargain_threshold))
+    FROM (SELECT * FROM bmf WHERE role = 'customer' AND (has_bargain OR coalesce(m_bargain, 0) >= $bargain_threshold))
+    WHERE NOT regexp_matches(lower(text), $price_protection_re)
+      AND (has_bargain OR regexp_matches(lower(text), $price_topic_re))
     GROUP BY conversation_id
 ), last_customer AS (
     SELECT conversation_id, max(seq) AS lseq, any_value(customer_id) AS customer_id, any_value(shop_id) AS shop_id

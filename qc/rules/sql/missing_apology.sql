@@ -13,18 +13,22 @@ WITH ctx AS (
                PARTITION BY b.conversation_id ORDER BY b.seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), false)
                AS after_closing_question
     FROM bmf b WHERE b.role IN ('customer', 'agent')
+), signal AS (
+    SELECT * FROM ctx
+    WHERE role = 'customer' AND (has_complaint OR coalesce(m_complaint, 0) >= $complaint_threshold)
 ), complaint AS (
+    -- the whole-message checks run on these few candidates only
     SELECT conversation_id, seq AS cseq, has_complaint, m_complaint
-    FROM ctx
-    WHERE role = 'customer'
-      AND NOT is_closing
-      AND NOT (after_closing_question AND (coalesce(length(norm) <= 6, false) OR starts_closing))
-      AND NOT (has_hypothetical AND has_question)
-      AND NOT has_own_fault
+    FROM signal
+    WHERE NOT coalesce(norm <> '' AND regexp_full_match(norm, $closing_re), false)
+      AND NOT (after_closing_question AND (coalesce(length(norm) <= 6, false)
+                                           OR regexp_matches(lower(text), $closing_start_re)))
+      AND NOT (has_question AND regexp_matches(lower(text), $hypothetical_re))
+      AND NOT regexp_matches(lower(text), $own_fault_re)
       AND (has_complaint
            -- the model alone: not a 价保 request, and a question only when the model is sure
            -- (旧的怎么办？ / 退款几天到账 are service questions the model scores 0.93-0.95)
-           OR (coalesce(m_complaint, 0) >= $complaint_threshold AND NOT has_price_protection
+           OR (coalesce(m_complaint, 0) >= $complaint_threshold AND NOT regexp_matches(lower(text), $price_protection_re)
                AND (NOT has_question OR m_complaint >= 0.98)))
 ), unapologised AS (
     SELECT c.conversation_id, c.cseq,

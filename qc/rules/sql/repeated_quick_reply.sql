@@ -6,27 +6,40 @@
 WITH a AS (
     SELECT conversation_id, seq, agent_id, text, norm
     FROM bmf
-    WHERE role = 'agent' AND length(norm) >= $min_chars AND NOT is_ack AND NOT is_formula
-      AND NOT has_placeholder   -- anonymised exports: [数字x] may hide two different numbers
+    WHERE role = 'agent' AND length(norm) >= $min_chars AND NOT is_ack
+), a3 AS (
+    SELECT *, left(norm, 3) AS head, right(norm, 3) AS tail, length(norm) AS len FROM a
+), cand AS (
+    -- Two texts one character apart share their first three or their last three characters
+    -- (one edit cannot touch both ends of a text of >= 6 characters): two hash joins find
+    -- every candidate pair without comparing all pairs of a conversation.
+    SELECT e.conversation_id, e.seq AS eseq, l.seq AS lseq, e.norm AS enorm, l.norm AS lnorm
+    FROM a3 e JOIN a3 l ON l.conversation_id = e.conversation_id AND l.head = e.head
+     AND e.seq < l.seq AND abs(e.len - l.len) <= 1
+    UNION
+    SELECT e.conversation_id, e.seq, l.seq, e.norm, l.norm
+    FROM a3 e JOIN a3 l ON l.conversation_id = e.conversation_id AND l.tail = e.tail
+     AND e.seq < l.seq AND abs(e.len - l.len) <= 1
+), near AS (
+    SELECT conversation_id, eseq, lseq FROM cand
+    WHERE enorm = lnorm OR (levenshtein(enorm, lnorm) <= 4 AND (
+          -- one character apart: DuckDB's levenshtein counts bytes (a CJK character is 3), so
+          -- it only pre-filters; the character test substitutes (same length) or deletes one
+          (length(enorm) = length(lnorm)
+           AND len(list_filter(range(1, length(lnorm) + 1), lambda i: substr(enorm, i, 1) <> substr(lnorm, i, 1))) <= 1)
+          OR (length(enorm) = length(lnorm) + 1
+              AND len(list_filter(range(1, length(enorm) + 1), lambda i: substr(enorm, 1, i - 1) || substr(enorm, i + 1) = lnorm)) > 0)
+          OR (length(lnorm) = length(enorm) + 1
+              AND len(list_filter(range(1, length(lnorm) + 1), lambda i: substr(lnorm, 1, i - 1) || substr(lnorm, i + 1) = enorm)) > 0)))
 ), pairs AS (
-    SELECT later.conversation_id, later.seq, later.agent_id, later.text,
-           min(earlier.seq) AS first_seq, count(*) AS earlier_copies
-    FROM a later
-    JOIN a earlier ON earlier.conversation_id = later.conversation_id AND earlier.seq < later.seq
-     AND abs(length(earlier.norm) - length(later.norm)) <= 1
-     -- one character apart: DuckDB's levenshtein counts bytes (a CJK character is 3), so it
-     -- only pre-filters; the character test substitutes (same length) or deletes one character
-     AND (earlier.norm = later.norm OR (levenshtein(earlier.norm, later.norm) <= 4 AND (
-          (length(earlier.norm) = length(later.norm)
-           AND len(list_filter(range(1, length(later.norm) + 1),
-                               lambda i: substr(earlier.norm, i, 1) <> substr(later.norm, i, 1))) <= 1)
-          OR (length(earlier.norm) = length(later.norm) + 1
-              AND len(list_filter(range(1, length(earlier.norm) + 1),
-                                  lambda i: substr(earlier.norm, 1, i - 1) || substr(earlier.norm, i + 1) = later.norm)) > 0)
-          OR (length(later.norm) = length(earlier.norm) + 1
-              AND len(list_filter(range(1, length(later.norm) + 1),
-                                  lambda i: substr(later.norm, 1, i - 1) || substr(later.norm, i + 1) = earlier.norm)) > 0))))
-    GROUP BY ALL
+    SELECT n.conversation_id, n.lseq AS seq, any_value(l.agent_id) AS agent_id,
+           min(n.eseq) AS first_seq, count(*) AS earlier_copies
+    FROM near n JOIN a l ON l.conversation_id = n.conversation_id AND l.seq = n.lseq
+    -- anonymised exports: [数字x] may hide two different numbers, so such texts are not compared
+    WHERE NOT (contains(l.text, 'x]') AND regexp_matches(l.text, '\[[^\[\]]{1,8}x\]'))
+    -- a recurring service formula (service_formulas.txt) with at most 6 other characters
+      AND NOT (regexp_matches(l.norm, $formulas_re) AND length(regexp_replace(l.norm, $formulas_re, '', 'g')) <= 6)
+    GROUP BY n.conversation_id, n.lseq
 )
 SELECT
     p.conversation_id,

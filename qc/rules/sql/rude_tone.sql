@@ -15,7 +15,7 @@ SELECT
     '模型 ' || $act_model || ' 判断语气不耐烦/粗鲁 (p=' || round(m_rude, 2) || ' ≥ ' || $threshold || ')：「' || text || '」' AS explanation,
     m_rude                      AS score,
     NULL::VARCHAR               AS key
-FROM bmf
-WHERE role = 'agent' AND NOT has_forbidden AND NOT is_courtesy
+FROM (SELECT * FROM bmf WHERE role = 'agent' AND m_rude >= $threshold)   -- the few the model suspects
+WHERE NOT has_forbidden AND NOT coalesce(norm <> '' AND regexp_full_match(norm, $courtesy_re), false)
   AND m_rude >= CASE WHEN coalesce(length(norm), 0) <= $short_chars THEN greatest($threshold, $short_threshold)
                      ELSE $threshold END;
