@@ -227,10 +227,11 @@ def flag_messages(con) -> None:
                coalesce(b.norm <> '' AND b.norm IN (SELECT norm FROM ack_norm), false) AS is_ack,
 
                -- only emoji / listed sticker codes: export placeholders ([数字x], [链接x]) are content
-               (b.msg_type = 'emoji' OR (coalesce(b.norm = '', false) AND trim(b.text) <> ''
-                                         AND b.msg_type IN ('text', 'emoji', 'other')
-                                         AND regexp_replace(regexp_replace(b.ntext, $stickers, '', 'g'),
-                                                            '[^\\p{L}\\p{N}]', '', 'g') = '')) AS emoji_only
+               -- (CASE: the regexes run only on the few rows with nothing but symbols left)
+               CASE WHEN b.msg_type = 'emoji' THEN true
+                    WHEN coalesce(b.norm = '', false) AND b.msg_type IN ('text', 'other') AND trim(b.text) <> ''
+                    THEN regexp_replace(regexp_replace(b.ntext, $stickers, '', 'g'), '[^\\p{L}\\p{N}]', '', 'g') = ''
+                    ELSE false END AS emoji_only
         FROM bm b LEFT JOIN f USING (row)
         """,
         {"stickers": pat["stickers"]},
@@ -274,8 +275,7 @@ CLASSIFIED = {"customer_intent": ("customer", ("bargain", "complaint")),
 
 
 def load_models(use_models: bool = True) -> Models:
-    """The classifiers, loaded from disk (~2 s: unpickling); `inspect` starts this in a thread
-    at the beginning of the run so it overlaps the DuckDB stages."""
+    """The classifiers, loaded from disk (~2 s with imports and the segmenter's dictionary)."""
     from .classify import ModelError, load_model
 
     models = Models()
@@ -434,15 +434,12 @@ def inspect(con, day: date | str | None = None, all_: bool = False, config: Conf
         point(f"inspect.{name}")
         return out
 
-    from concurrent.futures import ThreadPoolExecutor
-
-    pool = ThreadPoolExecutor(1)
-    loading = pool.submit(load_models, use_models)      # overlaps batch / match / flags
     rep.messages = stage("batch", build_batch, con)
     versions = stage("match", match_text, con)
     stage("flags", flag_messages, con)
-    models = stage("classify", lambda: classify(con, use_models, rep.notes, loading.result()))
-    pool.shutdown()
+    # (loading the models in a thread beside the DuckDB stages was tried: on two cores the
+    # unpickling slowed batch and match by as much as it saved)
+    models = stage("classify", classify, con, use_models, rep.notes)
     rep.models = dict(models.tags)
     rep.by_rule = stage("rules", run_rules, con, rules, config, models, versions, stages)
     rep.findings = sum(rep.by_rule.values())

@@ -7,19 +7,20 @@
 -- (还有其他可以帮您的吗 -> 没有了 / 没了，尽快处理吧), a question about what could go wrong
 -- (hypothetical.txt), or the customer's own choice or mistake (own_fault.txt).
 -- An apology is an apology.txt phrase or the act model's `apology` >= $apology_threshold.
-WITH ctx AS (
-    SELECT b.*,
-           coalesce(last_value(CASE WHEN b.role = 'agent' THEN b.has_closing_question END IGNORE NULLS) OVER (
-               PARTITION BY b.conversation_id ORDER BY b.seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), false)
-               AS after_closing_question
-    FROM bmf b WHERE b.role IN ('customer', 'agent')
-), signal AS (
-    SELECT * FROM ctx
+WITH signal AS (
+    SELECT * FROM bmf
     WHERE role = 'customer' AND (has_complaint OR coalesce(m_complaint, 0) >= $complaint_threshold)
+), ctx AS (
+    -- does the agent message just before the candidate ask the closing question? (a join of
+    -- the few candidates, not a window over the day)
+    SELECT s.*, coalesce(arg_max(a.has_closing_question, a.seq), false) AS after_closing_question
+    FROM signal s
+    LEFT JOIN bmf a ON a.conversation_id = s.conversation_id AND a.role = 'agent' AND a.seq < s.seq
+    GROUP BY ALL
 ), complaint AS (
     -- the whole-message checks run on these few candidates only
     SELECT conversation_id, seq AS cseq, has_complaint, m_complaint
-    FROM signal
+    FROM ctx
     WHERE NOT coalesce(norm <> '' AND regexp_full_match(norm, $closing_re), false)
       AND NOT (after_closing_question AND (coalesce(length(norm) <= 6, false)
                                            OR regexp_matches(lower(text), $closing_start_re)))
