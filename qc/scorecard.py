@@ -57,7 +57,7 @@ def compute_facts(con, period: str, cfg: ScorecardConfig | None = None) -> list[
         sqlfiles.run(con, "kpis.sql", {
             "start": start, "end": end, "tz": qc_cfg.timezone,
             "attr_window_s": cfg.attribution_window_h * 3600,
-            "slow_limit_s": qc_cfg.rule("slow_response").get("limit_s", 60),
+            "slow_limit_s": qc_cfg.rule_params("slow_response")["limit_s"],
         })
     finally:
         con.unregister("deduction_points")

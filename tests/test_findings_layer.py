@@ -111,7 +111,12 @@ def test_same_findings_on_the_bundled_sample_as_before_the_refactor(tmp_path):
     inspect(con)
     keep = ("conversation_id", "rule_id", "message_seq", "agent_id", "severity", "category", "subcategory",
             "span_start", "span_end")
-    got = sorted(json.dumps({k: f.as_dict()[k] for k in keep}, ensure_ascii=False, sort_keys=True) for f in F.query(con))
+    fs = F.query(con)
+    # slow_response 2.0 also flags the first round (DESIGN.md, December 2026): those findings sit on
+    # the message of a slow_first_response finding and are new by design
+    first = {(f.conversation_id, f.message_seq) for f in fs if f.rule_id == "slow_first_response"}
+    fs = [f for f in fs if not (f.rule_id == "slow_response" and (f.conversation_id, f.message_seq) in first)]
+    got = sorted(json.dumps({k: f.as_dict()[k] for k in keep}, ensure_ascii=False, sort_keys=True) for f in fs)
     snap = [json.loads(l) for l in (Path(__file__).parent / "data" / "sample_findings.jsonl").read_text(encoding="utf-8").splitlines() if l]
     want = sorted(json.dumps({k: d[k] for k in keep}, ensure_ascii=False, sort_keys=True) for d in snap)
     assert len(got) == len(want) > 100 and got == want

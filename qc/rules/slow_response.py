@@ -10,6 +10,9 @@ ends at the next agent message; if that took more than `limit_s` (60 s) → find
 round is left to `slow_first_response`, so one late reply is flagged once.
 Flagged message (`message_seq`): the late agent message.
 
+Since 2.0 (DESIGN.md, December 2026): every round counts, the first included — a first reply
+after 95 s is both slow_first_response and slow_response.
+
 违规 (violating):  10:05:00 顾客「多久能到」 10:05:20 顾客「在吗」 10:06:30 客服「亲，3 天左右」（90 秒）
 合规 (compliant):  10:05:00 顾客「多久能到」 10:05:25 客服「亲，一般 3 天左右到」
 """
@@ -18,7 +21,7 @@ from .base import Param, Rule
 
 RULE = Rule(
     id="slow_response",
-    version="1.0",
+    version="2.0",
     name="慢响应",
     category="能力类",
     severity="low",

@@ -1155,6 +1155,10 @@ def generate(out_dir, conversations: int = 300, seed: int = 7, start: str = "202
                     agent_seen = True
                     if m.hint == "slow_first":
                         gt.append(("slow_first_response", seq))
+                        # every round counts for slow_response, the first included (DESIGN.md)
+                        first_c = next(k for k, x in enumerate(msgs) if x.role == "customer")
+                        if times[i] - times[first_c] > ROUND_LIMIT:
+                            gt.append(("slow_response", seq))
                 if m.hint == "slow" and m.role == "agent":
                     gt.append(("slow_response", seq))
                 if not tag:

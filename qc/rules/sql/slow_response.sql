@@ -1,15 +1,14 @@
 -- slow_response. Grain: one row per late round. A round = the customer messages after the
 -- k-th human agent message; it is answered by the (k+1)-th agent message. Window functions
--- number the agent messages; the round containing the customer's first message is left to
--- slow_first_response.
+-- number the agent messages. Every round counts, the first included (DESIGN.md, December
+-- 2026: platforms count 慢响应 over all rounds; a first reply after 95 s is also a
+-- slow_first_response, and the scorecard's per-rule cap keeps it from being deducted twice).
 WITH x AS (
     SELECT conversation_id, seq, role, epoch, agent_id,
            coalesce(count(*) FILTER (WHERE role = 'agent') OVER (
                PARTITION BY conversation_id ORDER BY seq
                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS agents_before
     FROM bmf WHERE role IN ('customer', 'agent')
-), first_customer AS (
-    SELECT conversation_id, min(seq) AS first_cseq FROM x WHERE role = 'customer' GROUP BY conversation_id
 ), rounds AS (
     SELECT conversation_id, agents_before AS k, min(epoch) AS start_epoch, min(seq) AS start_seq
     FROM x WHERE role = 'customer' GROUP BY conversation_id, agents_before
@@ -30,6 +29,4 @@ SELECT
     NULL::VARCHAR               AS key
 FROM rounds r
 JOIN agents a ON a.conversation_id = r.conversation_id AND a.k = r.k
-JOIN first_customer f ON f.conversation_id = r.conversation_id
-WHERE r.start_seq <> f.first_cseq
-  AND a.epoch - r.start_epoch > $limit_s;
+WHERE a.epoch - r.start_epoch > $limit_s;
