@@ -734,7 +734,7 @@ def scorecard_cmd(
         o.flush()
     elif fmt is CardFormat.xlsx:
         path = out or Path(f"scorecard-{period}.xlsx")
-        write_xlsx(rows, path, period)
+        write_xlsx(rows, path, period, con=con)
         console.print(T(f"已写入 {path} ({len(rows)} 名客服)"))
     else:
         console.print(_scorecard_table(rows, period, team, dict(COLUMNS)))
@@ -760,6 +760,68 @@ def _scorecard_table(rows, period, team, names) -> Table:
             cells.append(T("-" if v is None else f"{v:.1%}" if k == "payment_conversion" else str(v)))
         t.add_row(*cells)
     return t
+
+
+report_app = typer.Typer(help="组长报告 (team-lead reports: one agent, or the team; HTML or Excel by the --out suffix)",
+                         no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+def _report_rows(db, period, team):
+    from .scorecard import scorecard
+
+    parse_period(period)
+    con = _reader(db)
+    _require_inspection(con, "qc report")
+    return con, scorecard(con, period, team=team)
+
+
+def _check_out(out: Path) -> str:
+    kind = out.suffix.lower()
+    if kind not in (".html", ".xlsx"):
+        raise QCError(f"--out {out}: 扩展名必须是 .html 或 .xlsx (the report format follows the file suffix)")
+    if not out.parent.exists():
+        raise QCError(f"--out {out}: 文件夹不存在 (folder not found)")
+    return kind
+
+
+@report_app.command("agent")
+def report_agent(
+    agent: str = typer.Argument(..., help="客服 (agent_id)"),
+    period: str = typer.Option(..., "--period", help="周期 YYYY-MM"),
+    out: Path = typer.Option(..., "--out", help="输出文件 .html 或 .xlsx"),
+    db: Optional[Path] = DbOpt,
+):
+    """单个客服的质检报告 (one agent: score trend, findings by rule and kind, KPIs vs the team median, examples)."""
+    from .reports import agent_report_html, write_report_xlsx
+
+    kind = _check_out(out)
+    con, rows = _report_rows(db, period, None)
+    _check_agent(con, agent)
+    if kind == ".html":
+        out.write_text(agent_report_html(con, rows, agent, period), encoding="utf-8")
+    else:
+        write_report_xlsx(con, rows, out, period, agent=agent)
+    console.print(T(f"已写入 {out}"))
+
+
+@report_app.command("team")
+def report_team(
+    period: str = typer.Option(..., "--period", help="周期 YYYY-MM"),
+    out: Path = typer.Option(..., "--out", help="输出文件 .html 或 .xlsx"),
+    team: Optional[str] = typer.Option(None, "--team", help="只看某个店铺 (shop_id)"),
+    db: Optional[Path] = DbOpt,
+):
+    """团队质检报告 (ranking, score distribution, rule x agent heat-map, quadrant, trend, lost inquiries, problem statistics)."""
+    from .reports import team_report_html, write_report_xlsx
+
+    kind = _check_out(out)
+    con, rows = _report_rows(db, period, team)
+    if kind == ".html":
+        out.write_text(team_report_html(con, rows, period, team), encoding="utf-8")
+    else:
+        write_report_xlsx(con, rows, out, period, team=team)
+    console.print(T(f"已写入 {out}"))
 
 
 @app.command("spotcheck")

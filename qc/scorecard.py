@@ -151,17 +151,46 @@ def build_scorecard(facts: list[dict], period: str, cfg: ScorecardConfig | None 
             row.update(total_points=None, max_points=None, pay_share=None, base_pay=None,
                        performance_pay=None, commission=None, pay=None)
         row["indicator_points"] = indicator_points
-        qualified = bool(row["pay_share"] is not None and row["pay_share"] >= cfg.qualified_min_share)
         per100 = 100.0 * f["findings_attitude"] / f["conversations"] if f["conversations"] else 0.0
-        fitting = per100 <= cfg.fitting_max_attitude_per_100 and f["redlines"] == 0
         row["attitude_per_100"] = round(per100, 2)
-        row["quadrant"], row["action"] = QUADRANTS[(qualified, fitting)]
         cats = {"业务类": f["findings_business"], "能力类": f["findings_skill"], "态度类": f["findings_attitude"]}
         top = max(cats, key=cats.get)
         row["main_problem"] = top if cats[top] else None
         row["remedy"] = REMEDIES[top] if cats[top] else None
         out.append(row)
+    _place_in_quadrants(out, cfg)
     return out
+
+
+def _median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def _place_in_quadrants(rows: list[dict], cfg: ScorecardConfig) -> None:
+    """合格 × 合适 for every row, with the bars that applied (shown on reports)."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["shop_id"], r["role_group"]), []).append(r)
+    for peers in groups.values():
+        med_share = _median([p["pay_share"] for p in peers])
+        med_att = _median([p["attitude_per_100"] for p in peers])
+        for r in peers:
+            q_bar = cfg.qualified_min_share
+            f_bar = cfg.fitting_max_attitude_per_100
+            if cfg.quadrant_mode == "relative":
+                if med_share is not None:
+                    q_bar = max(q_bar, med_share)
+                if med_att is not None:
+                    f_bar = med_att      # the team's median; a team of saints and one outlier still splits
+            qualified = bool(r["pay_share"] is not None and r["pay_share"] >= q_bar)
+            fitting = r["attitude_per_100"] <= f_bar and r["redlines"] == 0
+            r["qualified_bar"] = round(q_bar, 4)
+            r["fitting_bar"] = round(f_bar, 2)
+            r["quadrant"], r["action"] = QUADRANTS[(qualified, fitting)]
 
 
 def _r(v, nd=1):
@@ -189,25 +218,9 @@ COLUMNS = [
 ]
 
 
-def write_xlsx(rows: list[dict], path, period: str) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+def write_xlsx(rows: list[dict], path, period: str, con=None) -> None:
+    """The scorecard workbook (qc/reports.py): formatted numbers, Chinese headers and role
+    names, per-indicator points, the indicator sheet, and the findings sheet when `con` is given."""
+    from .reports import write_scorecard_xlsx
 
-    from .safety import for_sheet
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = f"绩效考核 {period}"
-    ws.append([zh for _, zh in COLUMNS])
-    for c in ws[1]:
-        c.font = Font(bold=True)
-    for r in rows:
-        ws.append([for_sheet(r.get(k)) for k, _ in COLUMNS])
-    ws.freeze_panes = "B2"
-    for col in ws.columns:
-        ws.column_dimensions[col[0].column_letter].width = max(10, min(40, max(len(str(c.value or "")) for c in col) + 2))
-    defs = wb.create_sheet("指标说明")
-    defs.append(["指标", "说明"])
-    for k, (zh, direction) in INDICATORS.items():
-        defs.append([k, f"{zh}（{'越高越好' if direction > 0 else '越低越好'}）"])
-    wb.save(path)
+    write_scorecard_xlsx(rows, path, period, con=con)

@@ -110,6 +110,7 @@ class ScorecardConfig:
     fitting_max_attitude_per_100: float
     scorecards: dict[str, Scorecard]
     source: str
+    quadrant_mode: str = "relative"      # relative (to the team's median) | absolute
 
 
 def _num(file, key, v, positive=False, allow_zero=True):
@@ -202,6 +203,9 @@ def load_scorecard_config(path: str | Path | None = None) -> ScorecardConfig:
         over=over,
     )
     quad = raw.get("quadrant") or {}
+    mode = quad.get("mode", "relative")
+    if mode not in ("relative", "absolute"):
+        raise ConfigError(file, "quadrant.mode", f"必须是 relative 或 absolute (got {mode!r})")
     cards = {}
     for name, sc in (_req(file, raw, "scorecards", "") or {}).items():
         where = f"scorecards.{name}"
@@ -237,4 +241,5 @@ def load_scorecard_config(path: str | Path | None = None) -> ScorecardConfig:
         fitting_max_attitude_per_100=_num(file, "quadrant.fitting_max_attitude_per_100", quad.get("fitting_max_attitude_per_100", 3.0)),
         scorecards=cards,
         source=str(file),
+        quadrant_mode=mode,
     )

@@ -1,0 +1,103 @@
+"""Team-lead reports: the scorecard workbook read back with openpyxl, HTML reports that
+escape hostile text and mask PII, and quadrants that separate a team."""
+
+import collections
+import json
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from qc import store
+from qc.cli import app
+from qc.ingest import ingest_paths
+from qc.inspect import inspect
+from qc.paths import SAMPLE_DIR
+from qc.reports import display_width
+
+from .conftest import write_jsonl
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory):
+    d = tmp_path_factory.mktemp("rep")
+    db = d / "s.duckdb"
+    con = store.connect(db)
+    hostile = [
+        {"conversation_id": "zz-01", "ts": "2026-11-20 10:00:00", "role": "customer", "customer_id": "tb_x", "shop_id": "衣选服饰",
+         "text": "<script>alert('x')</script>收到的衣服破了个洞，电话13812345678，地址杭州市西湖区文三路88号3栋501室"},
+        {"conversation_id": "zz-01", "ts": "2026-11-20 10:00:20", "role": "agent", "agent_id": "衣选:小雅", "shop_id": "衣选服饰",
+         "text": "=HYPERLINK(\"http://evil\") 您拍个照片发过来"},
+    ]
+    ingest_paths(con, [SAMPLE_DIR / "chats.jsonl", SAMPLE_DIR / "orders.jsonl", write_jsonl(d / "h.jsonl", hostile)])
+    inspect(con)
+    con.close()
+    return db, d
+
+
+def test_scorecard_workbook_reads_back_formatted(sample_db):
+    db, d = sample_db
+    out = d / "card.xlsx"
+    r = runner.invoke(app, ["scorecard", "--period", "2026-11", "--db", str(db), "--format", "xlsx", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    wb = load_workbook(out)
+    assert wb.sheetnames[:3] == ["绩效考核 2026-11", "指标说明", "问题明细"]
+    ws = wb["绩效考核 2026-11"]
+    head = [c.value for c in ws[1]]
+    col = {h: i for i, h in enumerate(head)}
+    row2 = [c for c in ws[2]]
+    assert row2[col["付款转化率"]].number_format == "0.0%"
+    assert row2[col["应发工资"]].number_format == '"¥"#,##0.00'
+    assert {ws.cell(i, col["岗位"] + 1).value for i in range(2, ws.max_row + 1)} <= {"售前", "售后"}
+    assert any(h.startswith("得分·") for h in head)
+    # every column is at least as wide as its Chinese header
+    for c in ws[1]:
+        assert ws.column_dimensions[c.column_letter].width >= display_width(c.value), c.value
+    ind = wb["指标说明"]
+    assert "越高越好" in {c.value for c in ind["C"]} and "付款转化率" in {c.value for c in ind["B"]}
+    fs = wb["问题明细"]
+    cells = [c.value for row in fs.iter_rows(min_row=2) for c in row if isinstance(c.value, str)]
+    assert cells and not any(v.startswith(("=", "+", "-", "@")) for v in cells)
+    assert not any("13812345678" in v or "文三路" in v for v in cells)
+
+
+def test_quadrants_separate_the_team(sample_db):
+    db, _ = sample_db
+    r = runner.invoke(app, ["scorecard", "--period", "2026-11", "--db", str(db), "--format", "jsonl"])
+    rows = [json.loads(l) for l in r.output.splitlines()]
+    counts = collections.Counter(x["quadrant"] for x in rows)
+    assert len(rows) >= 15 and max(counts.values()) <= len(rows) // 2, counts
+    assert all("qualified_bar" in x and "fitting_bar" in x for x in rows)
+
+
+def test_agent_and_team_html_escape_and_mask(sample_db):
+    db, d = sample_db
+    for args, out in ((["report", "agent", "衣选:小雅"], d / "agent.html"), (["report", "team"], d / "team.html")):
+        r = runner.invoke(app, args + ["--period", "2026-11", "--db", str(db), "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        page = out.read_text(encoding="utf-8")
+        assert "<script>alert" not in page and "13812345678" not in page and "文三路" not in page
+        assert "<svg" in page and "http://" not in page.split("<style>")[0]
+    agent = (d / "agent.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;" in agent and "团队中位数" in agent and "评定依据" in agent
+    team = (d / "team.html").read_text(encoding="utf-8")
+    assert "规则 × 客服" in team and "询单流失" in team and "合格 × 合适" in team
+
+
+def test_report_errors_are_clear(sample_db):
+    db, d = sample_db
+    r = runner.invoke(app, ["report", "agent", "衣选:小丫", "--period", "2026-11", "--db", str(db), "--out", str(d / "x.html")])
+    assert r.exit_code == 2 and "did you mean" in r.output
+    r = runner.invoke(app, ["report", "team", "--period", "2026-11", "--db", str(db), "--out", str(d / "x.pdf")])
+    assert r.exit_code == 2 and ".html" in r.output
+    r = runner.invoke(app, ["report", "team", "--period", "2026/11", "--db", str(db), "--out", str(d / "x.html")])
+    assert r.exit_code == 2 and "2026/11" in r.output
+
+
+def test_team_workbook_has_its_sheets(sample_db):
+    db, d = sample_db
+    out = d / "team.xlsx"
+    assert runner.invoke(app, ["report", "team", "--period", "2026-11", "--db", str(db), "--out", str(out)]).exit_code == 0
+    assert load_workbook(out).sheetnames == ["考核", "问题明细", "询单流失", "指标说明"]
