@@ -42,3 +42,58 @@ def register(app: typer.Typer) -> None:
         print(json.dumps(nightly_flow(inbox, db=db), ensure_ascii=False, default=str))
 
     app.add_typer(flow_app, name="flow")
+
+    @app.command("serve")
+    def serve_cmd(
+        db: Optional[str] = typer.Option(None, "--db", help="DuckDB 文件 (default: $QC_DB or ./data/qc.duckdb)"),
+        port: int = typer.Option(4200, "--port", help="本地 Prefect 服务端口 (when no PREFECT_API_URL is set)"),
+    ):
+        """按计划运行 (run qc-nightly, qc-shift and qc-monthly on their schedules from config/qc.yaml; Ctrl-C stops)."""
+        import os
+        import subprocess
+        import sys
+        import time
+        from pathlib import Path
+
+        import httpx
+
+        server = None
+        if not os.environ.get("PREFECT_API_URL"):
+            # No Prefect server configured: start a local one in the background for as long as we run.
+            url = f"http://127.0.0.1:{port}"
+            log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"qc-prefect-server-{port}.log", "ab")
+            exe = Path(sys.executable).with_name("prefect")
+            server = subprocess.Popen([str(exe), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                                      stdout=log, stderr=log)
+            for _ in range(120):
+                try:
+                    if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if server.poll() is not None:
+                    raise SystemExit(f"Prefect 服务未能启动 (the local Prefect server exited; see {log.name})")
+                time.sleep(0.5)
+            else:
+                server.terminate()
+                raise SystemExit(f"Prefect 服务 60 秒内未就绪 (the local Prefect server did not come up; see {log.name})")
+            os.environ["PREFECT_API_URL"] = f"{url}/api"
+        ui = os.environ["PREFECT_API_URL"].removesuffix("/api")
+        from prefect import serve
+
+        from pipelines.nightly import deployments
+
+        deps = deployments(db)
+        print(f"按计划运行中 (serving {', '.join(d.name for d in deps)}); 查看 (watch): {ui}  — Ctrl-C 停止", flush=True)
+        try:
+            serve(*deps, print_starting_message=False)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if server is not None:
+                server.terminate()
+                try:
+                    server.wait(15)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+            print("已停止 (stopped)", flush=True)

@@ -17,12 +17,22 @@ from .errors import ConfigError
 from .paths import CONFIG_FILE
 from .rules import BY_ID as RULES_BY_ID
 
+# The unattended runs (pipelines/): folders and cron schedules, in the shop timezone.
+SCHEDULE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "nightly": {"cron": "0 2 * * *", "inbox": "data/inbox", "archive": "data/archive",
+                "rejected": "data/rejected", "outbox": "data/outbox"},
+    "shift": {"cron": "0 10-22/2 * * *"},       # 当班次数据 every 2 hours in working hours
+    "monthly": {"cron": "0 3 1 * *"},           # the month's scorecard on the 1st
+}
+
+
 @dataclass(frozen=True)
 class Config:
     timezone: str = "Asia/Shanghai"
     shop_timezones: dict[str, str] = field(default_factory=dict)
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = "<defaults>"
+    schedules: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: dict(v) for k, v in SCHEDULE_DEFAULTS.items()})
 
     def rule(self, rule_id: str) -> dict[str, Any]:
         return self.rules.get(rule_id, {})
@@ -57,7 +67,7 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(path, where, f"YAML 格式错误: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(path, "-", "顶层必须是映射 (top level must be a mapping)")
-    allowed = {"timezone", "shop_timezones", "rules"}
+    allowed = {"timezone", "shop_timezones", "rules"} | set(SCHEDULE_DEFAULTS)
     for key in raw:
         if key not in allowed:
             raise ConfigError(path, key, f"未知配置项 (unknown key); allowed: {sorted(allowed)}")
@@ -93,4 +103,23 @@ def load_config(path: str | Path | None = None) -> Config:
             else:
                 raise ConfigError(path, key, f"未知参数 (unknown parameter); known: {list(declared) + ['enabled']}")
         rules[rid] = params
-    return Config(timezone=tz, shop_timezones=dict(shop_tz), rules=rules, source=str(path))
+    schedules = {k: dict(v) for k, v in SCHEDULE_DEFAULTS.items()}
+    for name, defaults in SCHEDULE_DEFAULTS.items():
+        sec = raw.get(name) or {}
+        if not isinstance(sec, dict):
+            raise ConfigError(path, name, "必须是映射 (must be a mapping)")
+        for key, value in sec.items():
+            if key not in defaults:
+                raise ConfigError(path, f"{name}.{key}", f"未知配置项 (unknown key); known: {sorted(defaults)}")
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(path, f"{name}.{key}", f"必须是非空字符串 (must be a non-empty string), got {value!r}")
+            if key == "cron":
+                _check_cron(path, f"{name}.cron", value)
+            schedules[name][key] = value
+    return Config(timezone=tz, shop_timezones=dict(shop_tz), rules=rules, source=str(path), schedules=schedules)
+
+
+def _check_cron(file, key, value):
+    fields = value.split()
+    if len(fields) != 5 or not all(__import__("re").fullmatch(r"[0-9*,/\-]+", f) for f in fields):
+        raise ConfigError(file, key, f"不是有效的 cron 表达式 (not a 5-field cron expression): {value!r}")

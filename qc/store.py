@@ -234,6 +234,22 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         UPDATE inspect_runs SET status = CASE WHEN finished_at IS NULL THEN 'interrupted' ELSE 'finished' END;
         """,
     ),
+    (
+        7,
+        "runs (unattended flow runs and their summaries)",
+        """
+        -- one row per unattended run (qc-nightly, qc-shift, qc-monthly): what each stage did,
+        -- findings per rule, duration, warnings (JSON). Written at the end of the run.
+        CREATE TABLE runs (
+            run_id        BIGINT PRIMARY KEY,
+            flow          VARCHAR NOT NULL,
+            started_at    TIMESTAMPTZ NOT NULL,
+            finished_at   TIMESTAMPTZ NOT NULL,
+            status        VARCHAR NOT NULL,   -- finished | finished_with_warnings
+            summary       VARCHAR NOT NULL
+        );
+        """,
+    ),
 ]
 
 

@@ -38,7 +38,8 @@ def test_ingest_and_inspect_flows(tmp_path, chat_rows):
     first = con.execute("SELECT finding_id, rule_id, message_seq FROM findings ORDER BY ALL").fetchall()
     con.close()
     # the nightly story twice: nothing new, nothing changes
-    again = nightly_flow([str(inbox)], db=db)
+    again = nightly_flow([str(inbox)], db=db, archive=str(tmp_path / "archive"), rejected=str(tmp_path / "rejected"),
+                         outbox=str(tmp_path / "outbox"))
     assert again["ingest"]["ingested"] == 0 and again["inspect"]["conversations"] == 0
     con = store.connect(db)
     assert con.execute("SELECT finding_id, rule_id, message_seq FROM findings ORDER BY ALL").fetchall() == first
@@ -53,3 +54,42 @@ def test_ingest_and_inspect_flows(tmp_path, chat_rows):
     assert r["agents"] == 1
     ws = load_workbook(out).active
     assert ws.cell(2, 1).value == "大焊:小李"
+
+
+def test_nightly_records_its_run_and_publishes_a_summary_artifact(tmp_path, chat_rows):
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    from pipelines.nightly import nightly_flow
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_jsonl(inbox / "day.jsonl", chat_rows)
+    (inbox / "notes.txt").write_text("不是导出文件", encoding="utf-8")
+    db = str(tmp_path / "n.duckdb")
+    r = nightly_flow([str(inbox)], db=db, archive=str(tmp_path / "archive"), rejected=str(tmp_path / "rejected"),
+                     outbox=str(tmp_path / "outbox"))
+    assert r["ingest"]["ingested"] == 4 and r["inspect"]["conversations"] == 1
+    # processed files archived, the stray one rejected with its reason, the scorecard refreshed
+    assert not list(inbox.iterdir())
+    assert list((tmp_path / "archive").rglob("day.jsonl"))
+    assert (tmp_path / "rejected" / "notes.txt.reason.txt").exists()
+    assert list((tmp_path / "outbox").glob("scorecard-*.xlsx"))
+    con = store.connect(db)
+    (flow_name, status, summary), = con.execute("SELECT flow, status, summary FROM runs").fetchall()
+    con.close()
+    import json
+
+    s = json.loads(summary)
+    assert flow_name == "qc-nightly" and status == "finished_with_warnings" and s["ingest"]["ingested"] == 4
+    assert s["inspect"]["by_rule"] and any("notes.txt" in w for w in s["warnings"])
+
+    async def artifact():
+        async with get_client() as client:
+            from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+            return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["qc-nightly-summary"])))
+
+    arts = asyncio.run(artifact())
+    assert any("质检夜间运行" in a.data and "| 新增 | 4 |" in a.data for a in arts), [a.data[:80] for a in arts]
