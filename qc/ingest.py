@@ -231,8 +231,10 @@ def _split_lines_fast(data: bytes) -> pa.Table | None:
             io.BytesIO(data),
             read_options=pcsv.ReadOptions(column_names=["raw"], block_size=1 << 24),
             parse_options=pcsv.ParseOptions(
+                # no invalid_row_handler: pyarrow decodes the bad row to call it, and invalid UTF-8
+                # then printed a stray "Exception ignored … UnicodeDecodeError"; any bad row
+                # raises ArrowInvalid instead and the careful path below takes the file
                 delimiter="\x1f", quote_char=False, escape_char=False, ignore_empty_lines=False,
-                invalid_row_handler=lambda row: (rejected.append(row), "skip")[1],
             ),
             convert_options=pcsv.ConvertOptions(
                 column_types={"raw": pa.string()}, strings_can_be_null=False, quoted_strings_can_be_null=False

@@ -268,3 +268,15 @@ def test_doctor_finds_and_repairs(tmp_path):
     assert c.execute("SELECT seq FROM messages WHERE conversation_id = 'dr1' ORDER BY ts").fetchall() == [(1,), (2,)]
     assert c.execute("SELECT n_messages FROM conversations WHERE conversation_id = 'dr0'").fetchall() == [(2,)]
     c.close()
+
+
+def test_undecodable_lines_print_no_stray_exception(tmp_path):
+    import subprocess
+    import sys
+
+    f = tmp_path / "mixed.jsonl"
+    f.write_bytes('{"conversation_id": "u1", "ts": "2026-11-03 10:00:00", "role": "customer", "text": "你好"}\n'.encode("gbk")
+                  + b"\xff\xfe\xfa garbage\n")
+    r = subprocess.run([sys.executable, "-c", "from qc.cli import main; main()", "ingest", str(f), "--db", str(tmp_path / "u.duckdb")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "Exception ignored" not in r.stderr and "Traceback" not in r.stderr, r.stderr
