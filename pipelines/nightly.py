@@ -23,10 +23,25 @@ from prefect.cache_policies import NO_CACHE
 
 from qc import store
 from qc.config import load_config
-from qc.nightly import folder, ingest_inbox, record_run, shift_stats, summary_markdown
+from qc.nightly import (folder, ingest_inbox, last_watermarks, record_run, shift_stats, stalled_shops, summary_markdown,
+                        watermarks)
 
 
-@task(name="ingest-inbox", cache_policy=NO_CACHE)
+# Transient trouble (another qc holding the database, a full disk freed by logrotate) gets two
+# more tries; every task is idempotent, so a retry never doubles anything.
+RETRY = {"retries": 2, "retry_delay_seconds": 30}
+
+
+@task(name="watermarks", cache_policy=NO_CACHE, **RETRY)
+def watermark_task(db: str) -> dict:
+    con = store.connect(db)
+    try:
+        return {"previous": last_watermarks(con), "current": watermarks(con)}
+    finally:
+        con.close()
+
+
+@task(name="ingest-inbox", cache_policy=NO_CACHE, **RETRY)
 def ingest_task(db: str, inbox: list[str], archive: str, rejected: str) -> dict:
     con = store.connect(db)
     try:
@@ -35,7 +50,7 @@ def ingest_task(db: str, inbox: list[str], archive: str, rejected: str) -> dict:
         con.close()
 
 
-@task(name="inspect-new", cache_policy=NO_CACHE)
+@task(name="inspect-new", cache_policy=NO_CACHE, **RETRY)
 def inspect_task(db: str) -> dict:
     from qc.inspect import inspect
 
@@ -46,7 +61,7 @@ def inspect_task(db: str) -> dict:
         con.close()
 
 
-@task(name="month-scorecard", cache_policy=NO_CACHE)
+@task(name="month-scorecard", cache_policy=NO_CACHE, **RETRY)
 def scorecard_task(db: str, period: str, outbox: str) -> dict:
     from qc.scorecard import scorecard, write_xlsx
 
@@ -85,9 +100,12 @@ def nightly_flow(inbox: list[str] | str | None = None, db: str | None = None, ar
     inbox = [inbox] if isinstance(inbox, str) else (inbox or [str(folder(n["inbox"]))])
     ing = ingest_task(db, [str(p) for p in inbox], str(archive or folder(n["archive"])), str(rejected or folder(n["rejected"])))
     ins = inspect_task(db)
+    marks = watermark_task(db)
     period = date.today().strftime("%Y-%m")
     card = None
     warnings = list(ins.get("notes") or []) + [f"{r['file']}: {r['reason']}" for r in ing.get("rejected", [])]
+    warnings += [f"店铺 {s} 今晚没有新消息，导出文件可能缺失 (no new messages for this shop since the last night)"
+                 for s in stalled_shops(marks["previous"], marks["current"])]
     if ins["conversations"] or ing["ingested"]:
         try:
             card = scorecard_task(db, period, str(outbox or folder(n["outbox"])))
@@ -96,7 +114,8 @@ def nightly_flow(inbox: list[str] | str | None = None, db: str | None = None, ar
     summary = {"night": str(date.today()), "ingest": {k: ing.get(k) for k in
                ("files", "read", "ingested", "duplicate", "quarantined", "late_conversations", "archived", "rejected")},
                "inspect": {k: ins.get(k) for k in ("run_id", "conversations", "messages", "findings", "by_rule", "models")},
-               "scorecard": card, "warnings": warnings, "duration_s": round(time.perf_counter() - t0, 2)}
+               "scorecard": card, "warnings": warnings, "watermarks": marks["current"],
+               "duration_s": round(time.perf_counter() - t0, 2)}
     run_id = record_task(db, "qc-nightly", started, summary)
     create_markdown_artifact(key="qc-nightly-summary", markdown=summary_markdown(summary),
                              description=f"qc-nightly run {run_id}")

@@ -143,3 +143,20 @@ def shift_stats(con, day: date, now_hour: int | None = None) -> list[dict]:
     for r in out:
         r["follow_up"] = r["agent_id"] in weakest
     return out
+
+
+def watermarks(con) -> dict[str, str]:
+    """Per shop, the latest message instant stored (ISO, UTC): the night's progress mark."""
+    return {shop: ts.isoformat() for shop, ts in con.execute(
+        "SELECT shop_id, max(ended_at) FROM conversations GROUP BY shop_id ORDER BY shop_id").fetchall()}
+
+
+def stalled_shops(previous: dict[str, str], current: dict[str, str]) -> list[str]:
+    """Shops whose watermark did not move since the last night: their export is probably
+    missing (a shop with no chats at all for a day is rare) — a warning, not an error."""
+    return sorted(s for s, ts in previous.items() if current.get(s) == ts)
+
+
+def last_watermarks(con, flow: str = "qc-nightly") -> dict[str, str]:
+    row = con.execute("SELECT summary FROM runs WHERE flow = ? ORDER BY run_id DESC LIMIT 1", [flow]).fetchall()
+    return (json.loads(row[0][0]).get("watermarks") or {}) if row else {}

@@ -93,3 +93,17 @@ def test_nightly_records_its_run_and_publishes_a_summary_artifact(tmp_path, chat
 
     arts = asyncio.run(artifact())
     assert any("质检夜间运行" in a.data and "| 新增 | 4 |" in a.data for a in arts), [a.data[:80] for a in arts]
+
+
+def test_a_night_without_new_messages_for_a_shop_warns(tmp_path, chat_rows):
+    from pipelines.nightly import nightly_flow
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_jsonl(inbox / "day.jsonl", chat_rows)
+    db = str(tmp_path / "w.duckdb")
+    kw = dict(db=db, archive=str(tmp_path / "archive"), rejected=str(tmp_path / "rejected"), outbox=str(tmp_path / "outbox"))
+    first = nightly_flow([str(inbox)], **kw)
+    assert not any("导出文件可能缺失" in w for w in first["warnings"])
+    second = nightly_flow([str(inbox)], **kw)          # the exporter delivered nothing
+    assert any("大焊五金旗舰店" in w and "导出文件可能缺失" in w for w in second["warnings"])
