@@ -51,6 +51,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "queue": ("queue", "队列", "分组", "接待组", "客服分组"),
     "text": ("text", "内容", "消息内容", "聊天内容", "content", "message"),
     "msg_type": ("msg_type", "消息类型", "类型", "type"),
+    "sku": ("sku", "sku_id", "商品ID", "商品编号", "商品编码", "货号"),
     # orders
     "order_id": ("order_id", "订单号", "订单编号", "订单ID"),
     "created_at": ("created_at", "下单时间", "创建时间", "订单创建时间"),

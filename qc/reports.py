@@ -396,12 +396,12 @@ def _lost_inquiries(con, period: str, team: str | None):
 
 
 def _problem_stats(con, period: str, team: str | None):
-    """After-sales problems by product and kind: the complaint cue's kind (lexicon), per
-    product when the conversation names one (the optional `sku` field is not stored yet, so
-    the product is the latest order's — else by problem type only)."""
+    """After-sales problems by product and kind (故障率 by product, for the product team): the
+    complaints findings point at, by the complaint cue's kind, per product when the export
+    carried the optional `sku` — else by problem type only."""
     return con.execute(
         """
-        SELECT NULL::VARCHAR AS product, coalesce(f.subcategory, '其他') AS kind, count(*) AS n
+        SELECT c.sku AS product, coalesce(f.subcategory, '其他') AS kind, count(*) AS n
         FROM findings f JOIN conversations c USING (conversation_id)
         WHERE f.rule_id = 'missing_apology' AND strftime(c.day, '%Y-%m') = ? AND (? IS NULL OR c.shop_id = ?)
         GROUP BY ALL ORDER BY n DESC

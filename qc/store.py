@@ -250,6 +250,16 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        8,
+        "sku (input contract, December 2026)",
+        """
+        -- the product a message / conversation is about (JD/Taobao exports carry it): after-sales
+        -- problem statistics by product in the team report
+        ALTER TABLE messages ADD COLUMN sku VARCHAR;
+        ALTER TABLE conversations ADD COLUMN sku VARCHAR;   -- the most frequent sku of its messages
+        """,
+    ),
 ]
 
 

@@ -27,7 +27,8 @@ def sample_db(tmp_path_factory):
     con = store.connect(db)
     hostile = [
         {"conversation_id": "zz-01", "ts": "2026-11-20 10:00:00", "role": "customer", "customer_id": "tb_x", "shop_id": "衣选服饰",
-         "text": "<script>alert('x')</script>收到的衣服破了个洞，电话13812345678，地址杭州市西湖区文三路88号3栋501室"},
+         "text": "<script>alert('x')</script>收到的衣服破了个洞，电话13812345678，地址杭州市西湖区文三路88号3栋501室",
+         "sku": "YX-羽绒服-黑-L"},
         {"conversation_id": "zz-01", "ts": "2026-11-20 10:00:20", "role": "agent", "agent_id": "衣选:小雅", "shop_id": "衣选服饰",
          "text": "=HYPERLINK(\"http://evil\") 您拍个照片发过来"},
     ]
@@ -84,6 +85,8 @@ def test_agent_and_team_html_escape_and_mask(sample_db):
     assert "&lt;script&gt;" in agent and "团队中位数" in agent and "评定依据" in agent
     team = (d / "team.html").read_text(encoding="utf-8")
     assert "规则 × 客服" in team and "询单流失" in team and "合格 × 合适" in team
+    # after-sales problems by product: the optional sku of the input contract
+    assert "YX-羽绒服-黑-L" in team and "破损" in team
 
 
 def test_report_errors_are_clear(sample_db):

@@ -23,7 +23,8 @@ SELECT
     count(*) FILTER (WHERE m.role = 'agent')                          AS n_agent,
     count(*) FILTER (WHERE m.role = 'bot')                            AS n_bot,
     TRUE                                                              AS needs_inspection,
-    $run                                                              AS updated_run
+    $run                                                              AS updated_run,
+    mode(m.sku)                                                       AS sku
 FROM messages m
 WHERE m.conversation_id IN (SELECT conversation_id FROM touched)
 GROUP BY m.conversation_id;

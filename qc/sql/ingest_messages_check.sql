@@ -15,7 +15,8 @@ WITH base AS (
         coalesce(nullif(qtrim(s.shop_id), ''), 'default') AS shop_id,
         lower(nullif(qtrim(s.queue), ''))           AS queue_s,
         coalesce(s.text, '')                       AS text,
-        lower(nullif(qtrim(s.msg_type), ''))        AS msg_type_s
+        lower(nullif(qtrim(s.msg_type), ''))        AS msg_type_s,
+        nullif(qtrim(s.sku), '')                    AS sku
     FROM staged s
     WHERE s.kind IN ('chat', 'bad')
 ), typed AS (

@@ -62,7 +62,7 @@ SELECT
     msg_key, conversation_id, source_seq AS seq,
     source_seq, ts, ts_local, ts_local::DATE AS day, role, agent_id, customer_id, shop_id, queue, text, msg_type,
     $file AS source_file, line AS source_line, $run AS ingest_run,
-    $order_base + line AS ingest_order
+    $order_base + line AS ingest_order, sku
 FROM chat_keyed
 WHERE status = 'new' AND source_seq IS NOT NULL;
 
@@ -75,7 +75,7 @@ SELECT
     (coalesce(mx.max_seq, 0) + row_number() OVER (PARTITION BY k.conversation_id ORDER BY k.ts, k.line))::BIGINT AS seq,
     k.source_seq, k.ts, k.ts_local, k.ts_local::DATE AS day, k.role, k.agent_id, k.customer_id, k.shop_id, k.queue,
     k.text, k.msg_type, $file AS source_file, k.line AS source_line, $run AS ingest_run,
-    $order_base + k.line AS ingest_order
+    $order_base + k.line AS ingest_order, k.sku
 FROM chat_keyed k
 LEFT JOIN (SELECT conversation_id, max(source_seq) AS max_seq FROM chat_keyed WHERE status = 'new'
            GROUP BY conversation_id) mx USING (conversation_id)
