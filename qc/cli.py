@@ -785,6 +785,14 @@ def _check_out(out: Path) -> str:
     return kind
 
 
+def _write_report(out: Path, kind: str, html_page, write_xlsx) -> None:
+    if kind == ".html":
+        out.write_text(html_page(), encoding="utf-8")
+    else:
+        write_xlsx()
+    console.print(T(f"已写入 {out}"))
+
+
 @report_app.command("agent")
 def report_agent(
     agent: str = typer.Argument(..., help="客服 (agent_id)"),
@@ -798,11 +806,8 @@ def report_agent(
     kind = _check_out(out)
     con, rows = _report_rows(db, period, None)
     _check_agent(con, agent)
-    if kind == ".html":
-        out.write_text(agent_report_html(con, rows, agent, period), encoding="utf-8")
-    else:
-        write_report_xlsx(con, rows, out, period, agent=agent)
-    console.print(T(f"已写入 {out}"))
+    _write_report(out, kind, lambda: agent_report_html(con, rows, agent, period),
+                  lambda: write_report_xlsx(con, rows, out, period, agent=agent))
 
 
 @report_app.command("team")
@@ -817,11 +822,8 @@ def report_team(
 
     kind = _check_out(out)
     con, rows = _report_rows(db, period, team)
-    if kind == ".html":
-        out.write_text(team_report_html(con, rows, period, team), encoding="utf-8")
-    else:
-        write_report_xlsx(con, rows, out, period, team=team)
-    console.print(T(f"已写入 {out}"))
+    _write_report(out, kind, lambda: team_report_html(con, rows, period, team),
+                  lambda: write_report_xlsx(con, rows, out, period, team=team))
 
 
 @app.command("spotcheck")
