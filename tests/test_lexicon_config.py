@@ -40,6 +40,9 @@ def test_good_lexicon_keeps_file_line(tmp_path):
     ("timezone: Mars/Base\n", "timezone"),
     ("colour: red\n", "colour"),
     ("rules:\n  bargain_followup_late: {window_s: '5分钟'}\n", "rules.bargain_followup_late.window_s"),
+    # checked against the rules' own declarations (qc/rules/<id>.py): bounds and types
+    ("rules:\n  rude_tone: {high_threshold: 1.5}\n", "rules.rude_tone.high_threshold"),
+    ("rules:\n  repeated_quick_reply: {min_chars: 2.5}\n", "rules.repeated_quick_reply.min_chars"),
 ])
 def test_bad_config(tmp_path, body, key):
     p = tmp_path / "qc.yaml"

@@ -48,17 +48,11 @@ def test_readme_lists_what_a_new_rule_touches():
     assert listed == NEW_RULE_TOUCHES
 
 
-def test_config_is_validated_from_the_declarations(tmp_path):
+def test_config_overrides_the_declared_defaults(tmp_path):
+    # (bad values against the declarations: tests/test_lexicon_config.py::test_bad_config)
     from qc.config import load_config
-    from qc.errors import ConfigError
 
     p = tmp_path / "qc.yaml"
-    p.write_text("rules:\n  rude_tone: {high_threshold: 1.5}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="rules.rude_tone.high_threshold"):
-        load_config(p)
-    p.write_text("rules:\n  repeated_quick_reply: {min_chars: 2.5}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="min_chars"):
-        load_config(p)
     p.write_text("rules:\n  bargain_followup_late: {window_s: 180}\n", encoding="utf-8")
     assert load_config(p).rule_params("bargain_followup_late") == {"window_s": 180, "bargain_threshold": 0.7}
 
