@@ -627,12 +627,19 @@ def _eval_real(real, labels, no_models, show_errors, markdown):
 
 @app.command("rules")
 def rules_cmd(
+    what: Optional[str] = typer.Argument(None, help="stats: 每条规则的实测准确率 (measured precision from the review decisions)"),
     markdown: bool = typer.Option(False, "--markdown", help="输出 docs/rules.md 的规则参考 (the generated rule reference)"),
+    db: Optional[Path] = DbOpt,
+    fmt: Format = typer.Option(Format.table, "--format", help="stats: jsonl | csv | table"),
 ):
-    """列出全部规则及其参数 (every rule: id, category, severity, parameters in effect)."""
+    """列出全部规则及其参数 (every rule: id, category, severity, parameters in effect); `qc rules stats`: precision per rule from reviews."""
     from .rules import RULES
     from .rules.doc import reference_markdown
 
+    if what is not None:
+        if what != "stats":
+            raise QCError(f"qc rules {what!r}: 只有 stats (the only sub-command is `qc rules stats`)")
+        return _rules_stats(db, fmt)
     if markdown:
         sys.stdout.write(reference_markdown())
         return
@@ -649,6 +656,174 @@ def rules_cmd(
         t.add_row(r.id + ("" if on else " (关闭)"), r.name, r.category, SEV_ZH.get(r.severity, "词库"),
                   "\n".join(f"{k}={v}" for k, v in params.items()) or "-")
     console.print(t)
+
+
+def _rules_stats(db, fmt) -> None:
+    from .review import rule_stats
+
+    con = _reader(db)
+    stats = rule_stats(con)
+    if fmt is Format.jsonl:
+        for s_ in stats:
+            sys.stdout.write(json.dumps(s_, ensure_ascii=False) + "\n")
+        return
+    if fmt is Format.csv:
+        out = _csv_out()
+        w = csv.writer(out)
+        w.writerow(["rule_id", "findings", "reviewed", "confirmed", "dismissed", "precision", "ci_low", "ci_high"])
+        for s_ in stats:
+            w.writerow([s_[k] for k in ("rule_id", "findings", "reviewed", "confirmed", "dismissed", "precision", "ci_low", "ci_high")])
+        out.flush()
+        return
+    t = Table(title="规则实测准确率 (确认 / (确认 + 驳回), 95% Wilson 区间)")
+    for c in ("规则", "问题", "已复核", "确认", "驳回", "准确率", "95% 区间", "主要驳回原因"):
+        t.add_column(c, no_wrap=c != "主要驳回原因", overflow="fold")
+    for s_ in stats:
+        p = s_["precision"]
+        t.add_row(T(s_["rule_id"]), str(s_["findings"]), str(s_["reviewed"]), str(s_["confirmed"]), str(s_["dismissed"]),
+                  "-" if p is None else f"{p:.1%}",
+                  "-" if p is None else f"{s_['ci_low']:.1%}–{s_['ci_high']:.1%}",
+                  T("，".join(f"{r['reason']}×{r['count']}" for r in s_["dismiss_reasons"][:3])))
+    console.print(t)
+
+
+@app.command("review")
+def review_cmd(
+    args: List[str] = typer.Argument(..., help="FINDING_ID，或 add CONVERSATION SEQ RULE (SEQ `-` = the whole conversation)"),
+    confirm: bool = typer.Option(False, "--confirm", help="确认 (confirm the finding)"),
+    dismiss: bool = typer.Option(False, "--dismiss", help="驳回 (dismiss it; needs --reason)"),
+    appeal: bool = typer.Option(False, "--appeal", help="申诉 (an agent appeals a confirmed finding; needs --reason)"),
+    uphold: bool = typer.Option(False, "--uphold", help="申诉成立 (a second reviewer withdraws the appealed finding)"),
+    reject: bool = typer.Option(False, "--reject", help="申诉驳回 (a second reviewer keeps it)"),
+    reason: Optional[str] = typer.Option(None, "--reason", help="原因 (reason)"),
+    reviewer: Optional[str] = typer.Option(None, "--reviewer", help="复核人 (default: $USER)"),
+    severity: str = typer.Option("medium", "--severity", help="add: low | medium | high | redline"),
+    category: Optional[str] = typer.Option(None, "--category", help="add: 业务类 | 能力类 | 态度类 (default: the rule's)"),
+    db: Optional[Path] = DbOpt,
+):
+    """复核 (decide a finding from scripts: --confirm | --dismiss --reason R | --appeal | --uphold | --reject; `qc review add CONV SEQ RULE` adds a manual finding)."""
+    import os
+
+    from . import findings as F
+    from .review import Journal, User
+    from .rules import BY_ID
+
+    name = reviewer or os.environ.get("USER") or "cli"
+    if not store.default_db_path(db).exists():
+        store.open_reader(db)
+    con = _writer(db)            # applies what the journal holds, so the status read is current
+    journal = Journal.open(store.default_db_path(db))
+    if args[0] == "add":
+        if len(args) != 4:
+            raise QCError("用法 (usage): qc review add CONVERSATION SEQ RULE [--severity S --category C --reason R]")
+        conv, seq, rule_id = args[1:]
+        if rule_id != "manual" and rule_id not in BY_ID:
+            raise QCError("RULE " + _suggest(rule_id, list(BY_ID) + ["manual"], "规则 rule"))
+        seq_i = None if seq == "-" else _int_arg(seq, "SEQ")
+        n = con.execute("SELECT count(*) FROM messages WHERE conversation_id = ? AND (? IS NULL OR seq = ?)",
+                        [conv, seq_i, seq_i]).fetchone()[0]
+        if not n:
+            raise QCError(f"找不到会话 {conv!r} 的第 {seq} 条消息 (no such conversation or message)")
+        cat = category or (BY_ID[rule_id].category if rule_id in BY_ID else "能力类")
+        fid = journal.add_manual(User(name, "qc"), conv, seq_i, rule_id, severity, cat, reason)
+        journal.apply_pending(con)
+        console.print(T(f"已添加人工问题 {fid}（{rule_id}，会话 {conv} 第 {seq} 条）"))
+        return
+    if len(args) != 1:
+        raise QCError("用法 (usage): qc review FINDING_ID --confirm | --dismiss --reason R")
+    actions = [a for a, on in (("confirm", confirm), ("dismiss", dismiss), ("appeal", appeal), ("uphold", uphold),
+                               ("reject", reject)) if on]
+    if len(actions) != 1:
+        raise QCError("请给出且只给出一个操作 (give exactly one of --confirm --dismiss --appeal --uphold --reject)")
+    f = F.get(con, args[0])
+    if f is None:
+        raise QCError(f"找不到问题 {args[0]!r} (no such finding; ids are in `qc findings`)")
+    actor = User(name, "agent", agent_id=f.agent_id) if actions[0] == "appeal" else User(name, "qc")
+    row = journal.decide(actor, f, actions[0], reason)
+    journal.apply_pending(con)
+    from .findings import STATUS_ZH
+
+    console.print(T(f"已保存：{f.finding_id} → {STATUS_ZH.get(row['decision'], row['decision'])}（{name}）"))
+
+
+def _int_arg(v: str, what: str) -> int:
+    try:
+        return int(v)
+    except ValueError:
+        raise QCError(f"{what} {v!r} 必须是整数 (must be an integer)") from None
+
+
+user_app = typer.Typer(help="控制台用户 (review console users: qc user add NAME --role R)", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+class Role(str, Enum):
+    admin = "admin"
+    qc = "qc"
+    lead = "lead"
+    agent = "agent"
+
+
+@user_app.command("add")
+def user_add(
+    name: str = typer.Argument(..., help="用户名"),
+    role: Role = typer.Option(..., "--role", help="admin | qc (质检) | lead (组长: --team) | agent (客服: --agent)"),
+    team: Optional[str] = typer.Option(None, "--team", help="组长所管店铺 (the shop_id a lead sees)"),
+    agent: Optional[str] = typer.Option(None, "--agent", help="客服的 agent_id (default: the user name)"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读密码 (read the password from stdin)"),
+    db: Optional[Path] = DbOpt,
+):
+    """添加控制台用户 (add a console user; the first admin comes from here). Prompts for the password."""
+    import getpass
+
+    from .review import Journal
+
+    if password_stdin:
+        pw = sys.stdin.readline().rstrip("\n")
+    else:
+        pw = getpass.getpass("密码 (password): ")
+        if getpass.getpass("再输入一次 (again): ") != pw:
+            raise QCError("两次输入的密码不一致 (the passwords differ)")
+    journal = Journal.open(store.default_db_path(db))
+    u = journal.add_user(name, role.value, pw, team=team, agent_id=agent)
+    console.print(T(f"已添加用户 {u.name}（{u.role}{'，店铺 ' + u.team if u.team else ''}{'，客服 ' + u.agent_id if u.agent_id else ''}）"))
+
+
+@user_app.command("list")
+def user_list(db: Optional[Path] = DbOpt):
+    """列出控制台用户 (list console users)."""
+    from .review import Journal
+
+    journal = Journal.existing(store.default_db_path(db))
+    t = Table(title="控制台用户")
+    for c in ("用户", "角色", "店铺", "客服"):
+        t.add_column(c, no_wrap=True)
+    for u in (journal.users() if journal else []):
+        t.add_row(T(u.name), u.role, T(u.team or ""), T(u.agent_id or ""))
+    console.print(t)
+
+
+@app.command("web")
+def web_cmd(
+    host: str = typer.Option("127.0.0.1", "--host", help="监听地址 (0.0.0.0 for the team's network)"),
+    port: int = typer.Option(8000, "--port", help="端口"),
+    db: Optional[Path] = DbOpt,
+    sync_s: float = typer.Option(2.0, "--sync-s", help="多久同步一次数据库 (seconds between syncs with the database)"),
+):
+    """质检工作台 (the review console: queue, conversations, decisions, appeals, spot checks, precision per rule)."""
+    import uvicorn
+
+    from .review import Journal
+    from .web.app import create_app
+
+    path = store.default_db_path(db)
+    store.open_reader(path).close()          # clear errors for a missing or foreign file
+    journal = Journal.open(path)
+    if not journal.users():
+        console.print(T(f"还没有用户：先运行 qc user add NAME --role admin --db {path} (no users yet)"))
+    app_ = create_app(path, sync_s=sync_s)
+    console.print(T(f"质检工作台: http://{host}:{port}/  (数据库 {path}; Ctrl-C 停止)"))
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
 @app.command("doctor")

@@ -26,6 +26,45 @@ SCHEDULE_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+# The review console and `qc review` (qc/review.py, qc/web/): what a QC specialist picks from,
+# who sees customers' phone numbers and addresses, and the spot-check (抽检) draw.
+REVIEW_DEFAULTS: dict[str, Any] = {
+    "dismiss_reasons": ["误判：语境不符", "误判：引用客户原话", "规则不适用此场景", "已按流程处理", "重复问题", "其他"],
+    "mask_pii_roles": ["lead", "agent"],
+    "sample_rate": 0.05,
+    "sample_risk_per_agent": 2,
+    "near_miss_share": 0.8,
+    "page_size": 50,
+}
+ROLES = ("admin", "qc", "lead", "agent")
+
+
+def _check_review(file, raw) -> dict[str, Any]:
+    out = {k: (list(v) if isinstance(v, list) else v) for k, v in REVIEW_DEFAULTS.items()}
+    if raw is None:
+        return out
+    if not isinstance(raw, dict):
+        raise ConfigError(file, "review", "必须是映射 (must be a mapping)")
+    for key, value in raw.items():
+        k = f"review.{key}"
+        if key not in REVIEW_DEFAULTS:
+            raise ConfigError(file, k, f"未知配置项 (unknown key); known: {sorted(REVIEW_DEFAULTS)}")
+        if key == "dismiss_reasons":
+            if not isinstance(value, list) or not value or not all(isinstance(x, str) and x.strip() for x in value):
+                raise ConfigError(file, k, "必须是非空字符串的列表 (must be a list of non-empty strings)")
+        elif key == "mask_pii_roles":
+            if not isinstance(value, list) or any(x not in ROLES for x in value):
+                raise ConfigError(file, k, f"必须是角色列表 (must be a list of roles from {list(ROLES)}), got {value!r}")
+        elif key in ("sample_rate", "near_miss_share"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise ConfigError(file, k, f"必须在 0 到 1 之间 (must be a number in [0, 1]), got {value!r}")
+        elif key in ("sample_risk_per_agent", "page_size"):
+            if isinstance(value, bool) or not isinstance(value, int) or value < (1 if key == "page_size" else 0):
+                raise ConfigError(file, k, f"必须是非负整数 (must be a non-negative integer), got {value!r}")
+        out[key] = value
+    return out
+
+
 @dataclass(frozen=True)
 class Config:
     timezone: str = "Asia/Shanghai"
@@ -33,6 +72,7 @@ class Config:
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = "<defaults>"
     schedules: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: dict(v) for k, v in SCHEDULE_DEFAULTS.items()})
+    review: dict[str, Any] = field(default_factory=lambda: _check_review("-", None))
 
     def rule(self, rule_id: str) -> dict[str, Any]:
         return self.rules.get(rule_id, {})
@@ -67,7 +107,7 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(path, where, f"YAML 格式错误: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(path, "-", "顶层必须是映射 (top level must be a mapping)")
-    allowed = {"timezone", "shop_timezones", "rules"} | set(SCHEDULE_DEFAULTS)
+    allowed = {"timezone", "shop_timezones", "rules", "review"} | set(SCHEDULE_DEFAULTS)
     for key in raw:
         if key not in allowed:
             raise ConfigError(path, key, f"未知配置项 (unknown key); allowed: {sorted(allowed)}")
@@ -116,7 +156,9 @@ def load_config(path: str | Path | None = None) -> Config:
             if key == "cron":
                 _check_cron(path, f"{name}.cron", value)
             schedules[name][key] = value
-    return Config(timezone=tz, shop_timezones=dict(shop_tz), rules=rules, source=str(path), schedules=schedules)
+    review = _check_review(path, raw.get("review"))
+    return Config(timezone=tz, shop_timezones=dict(shop_tz), rules=rules, source=str(path), schedules=schedules,
+                  review=review)
 
 
 def _check_cron(file, key, value):

@@ -260,6 +260,16 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE conversations ADD COLUMN sku VARCHAR;   -- the most frequent sku of its messages
         """,
     ),
+    (
+        9,
+        "reviews.decision_id (decisions journaled by the review console)",
+        """
+        -- The console and `qc review` write each decision first to the review journal (a SQLite
+        -- file beside the database, qc/review.py), then here. decision_id is the journal's id:
+        -- applying the journal twice (a run killed between the two writes) adds nothing.
+        ALTER TABLE reviews ADD COLUMN decision_id VARCHAR;
+        """,
+    ),
 ]
 
 
@@ -331,10 +341,29 @@ def connect(db: str | Path | None = None, read_only: bool = False, wait_s: float
     try:
         _setup(con)
         migrate(con)
+        if str(path) != ":memory:":
+            apply_review_journal(con, path)
     except BaseException:
         con.close()
         raise
     return con
+
+
+def apply_review_journal(con, path: Path) -> int:
+    """Decisions made in the review console or by `qc review` while another process held
+    this file wait in the review journal (qc/review.py): every writer applies them as it
+    opens the database, so what it computes next (scores, the scorecard) counts them."""
+    import sqlite3
+
+    from .review import Journal
+
+    journal = Journal.existing(path)
+    if journal is None:
+        return 0
+    try:
+        return journal.apply_pending(con)
+    except sqlite3.Error as exc:
+        raise QCError(f"{journal.path}: 复核日志无法读取 (the review journal cannot be read): {exc}") from None
 
 
 def open_reader(db: str | Path | None = None, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
