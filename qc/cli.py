@@ -129,9 +129,26 @@ def _config():
 
 
 def _reader(db):
+    _apply_journal(db)
     con = store.open_reader(db)
     _OPEN.append(con)
     return con
+
+
+def _apply_journal(db) -> None:
+    """Decisions the console or `qc review` journaled while the database was busy reach it
+    before a reader reports review status (findings, stats, scorecard, reports)."""
+    from .review import Journal
+
+    path = store.default_db_path(db)
+    journal = Journal.existing(path) if path.exists() else None
+    if journal is None or not journal.has_pending():
+        return
+    try:
+        store.connect(path).close()          # a writer applies the journal as it opens the file
+    except (QCError, OSError, Exception) as exc:   # read-only file, busy: report, then read what is there
+        err.print(T(f"注意：复核日志中有尚未写入数据库的决定，本次结果不含它们 (pending review decisions not applied: "
+                    f"{str(exc).splitlines()[0]})", "yellow"))
 
 
 def _writer(db):

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from .config import ROLES
 from .errors import QCError
-from .findings import WITHDRAWN
+from .findings import STATUS_ZH, WITHDRAWN
 
 SCHEMA = """
 -- one row per setting (the session-signing secret)
@@ -81,7 +81,8 @@ ACTION_ZH = {"confirm": "确认", "dismiss": "驳回", "appeal": "申诉", "upho
 SEVERITIES = ("low", "medium", "high", "redline")
 CATEGORIES = ("业务类", "能力类", "态度类")
 MAX_REASON = 500
-MAX_FAILED_LOGINS = 5          # per user name or per address …
+MAX_FAILED_LOGINS = 5          # per user name …
+MAX_FAILED_PER_ADDRESS = 20    # … or per address (higher: a shop's office shares one address) …
 LOGIN_WINDOW_S = 600           # … within ten minutes, then refused until the window passes
 
 
@@ -207,12 +208,14 @@ class Journal:
 
     def login(self, name: str, password: str, ip: str | None = None) -> User:
         """The user, or ReviewError. Refuses (without checking the password) after
-        MAX_FAILED_LOGINS failures for that name or address within LOGIN_WINDOW_S."""
+        MAX_FAILED_LOGINS failures for that name, or MAX_FAILED_PER_ADDRESS from that
+        address, within LOGIN_WINDOW_S."""
         since = time.time() - LOGIN_WINDOW_S
         with self.tx() as c:
-            fails = c.execute("SELECT count(*) FROM logins WHERE ok = 0 AND at > ? AND (name = ? OR ip = ?)",
-                              [since, name, ip or "-"]).fetchone()[0]
-            if fails >= MAX_FAILED_LOGINS:
+            by_name, by_ip = c.execute(
+                "SELECT count(*) FILTER (WHERE name = ?), count(*) FILTER (WHERE ip = ?) FROM logins WHERE ok = 0 AND at > ?",
+                [name, ip or "-", since]).fetchone()
+            if by_name >= MAX_FAILED_LOGINS or by_ip >= MAX_FAILED_PER_ADDRESS:
                 raise RateLimited("登录失败次数过多，请 10 分钟后再试 (too many failed logins; try again in 10 minutes)")
             row = c.execute("SELECT name, role, team, agent_id, pw_hash FROM users WHERE name = ? AND active = 1",
                             [name]).fetchone()
@@ -250,7 +253,7 @@ class Journal:
                 raise ReviewError("驳回需要选择或填写原因 (a dismissal needs a reason)")
         status = finding.review_status
         if status not in allowed_from:
-            raise ReviewError(f"问题 {finding.finding_id} 当前状态为 {status}，不能执行“{ACTION_ZH[action]}” "
+            raise ReviewError(f"问题 {finding.finding_id} 当前状态为{STATUS_ZH.get(status, status)}，不能执行“{ACTION_ZH[action]}” "
                               f"(cannot {action} a finding that is {status})")
         if action in ("uphold", "reject"):
             confirmer = self.last_reviewer(finding.finding_id, ("confirmed",)) or finding.reviewer

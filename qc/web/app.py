@@ -17,6 +17,7 @@ Security model, in one place:
 from __future__ import annotations
 
 import hmac
+from contextlib import asynccontextmanager
 import secrets
 import time
 from datetime import date
@@ -78,7 +79,18 @@ def create_app(db: str | Path, config: Config | None = None, sync_s: float = 2.0
     rv = config.review
     journal = Journal.open(db)
     wc = WorkCopy(db, journal, sync_s=sync_s)
-    app = FastAPI(title="客服质检工作台", docs_url=None, redoc_url=None, openapi_url=None)
+    @asynccontextmanager
+    async def lifespan(_app):
+        if start_sync:
+            wc.start()
+        else:
+            wc.sync(force=True, wait_s=15)
+        try:
+            yield
+        finally:
+            wc.stop()
+
+    app = FastAPI(title="客服质检工作台", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.wc, app.state.journal, app.state.config = wc, journal, config
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
@@ -93,17 +105,6 @@ def create_app(db: str | Path, config: Config | None = None, sync_s: float = 2.0
 
     env.filters["gap"] = fmt_gap
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-
-    @app.on_event("startup")
-    def _start():  # noqa: ANN202
-        if start_sync:
-            wc.start()
-        else:
-            wc.sync(force=True, wait_s=15)
-
-    @app.on_event("shutdown")
-    def _stop():  # noqa: ANN202
-        wc.stop()
 
     # ------------------------------------------------------------------ helpers
 
