@@ -84,6 +84,8 @@ def selected_id(pg):
 def test_filter_open_highlight_confirm_and_dismiss_by_keyboard(page, console):
     log_in(page, console, "qc1")
     assert "质检队列" in page.title() and page.locator("table.queue tbody tr").count() > 0
+    if os.environ.get("QC_SCREENSHOTS") == "1":
+        page.screenshot(path=str(DOCS / "console-queue.png"))
     page.select_option("select[name=rule]", "forbidden_phrase")
     page.click("#filters button[type=submit]")
     page.wait_for_load_state()

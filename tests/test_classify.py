@@ -91,10 +91,10 @@ def test_reviews_become_training_examples(tmp_path, tiny_corpus):
     ingest_paths(con, [write_jsonl(tmp_path / "c.jsonl", rows)])
     con.execute("""INSERT INTO findings VALUES ('f1', 'r1', 2, '衣选:小雅', 'default', DATE '2026-11-03', 'rude_tone', '1.0',
                    'medium', '态度类', '语气', NULL, NULL, '{}', 'x', 'model', 0.95, 1, now())""")
-    con.execute("INSERT INTO reviews VALUES ('f1', 'confirmed', '质检:王', '确实不耐烦', now())")
+    con.execute("INSERT INTO reviews (finding_id, decision, reviewer, reason, decided_at) VALUES ('f1', 'confirmed', '质检:王', '确实不耐烦', now())")
     ex = classify.review_examples(con, "agent_act")
     assert ex == [{"text": "爱要不要，就这价", "labels": ["rude"], "source": "review:confirmed"}]
-    con.execute("INSERT INTO reviews VALUES ('f1', 'appeal_upheld', '组长:李', '申诉成立', now() + INTERVAL 1 HOUR)")
+    con.execute("INSERT INTO reviews (finding_id, decision, reviewer, reason, decided_at) VALUES ('f1', 'appeal_upheld', '组长:李', '申诉成立', now() + INTERVAL 1 HOUR)")
     assert classify.review_examples(con, "agent_act")[0]["labels"] == ["other"]
     # and `train --with-reviews` counts them in the card
     models = tmp_path / "models"
@@ -102,10 +102,10 @@ def test_reviews_become_training_examples(tmp_path, tiny_corpus):
     assert meta["review_examples"] == 0
     con.execute("""INSERT INTO findings VALUES ('f2', 'r1', 1, '衣选:小雅', 'default', DATE '2026-11-03', 'missing_apology', '1.0',
                    'high', '态度类', NULL, NULL, NULL, '{}', 'x', 'rule', NULL, 1, now())""")
-    con.execute("INSERT INTO reviews VALUES ('f2', 'confirmed', '质检:王', '', now())")
+    con.execute("INSERT INTO reviews (finding_id, decision, reviewer, reason, decided_at) VALUES ('f2', 'confirmed', '质检:王', '', now())")
     con.execute("""INSERT INTO findings VALUES ('f3', 'r1', 1, '衣选:小雅', 'default', DATE '2026-11-03', 'bargain_followup_late', '1.0',
                    'medium', '能力类', NULL, NULL, NULL, '{"bargain_seq": 1}', 'x', 'rule', NULL, 1, now())""")
-    con.execute("INSERT INTO reviews VALUES ('f3', 'dismissed', '质检:王', '电话追过单了', now())")
+    con.execute("INSERT INTO reviews (finding_id, decision, reviewer, reason, decided_at) VALUES ('f3', 'dismissed', '质检:王', '电话追过单了', now())")
     # the dismissed follow-up says nothing about the customer's text: skipped, not an `other` example
     assert classify.review_examples(con, "customer_intent") == [
         {"text": "这双鞋怎么样", "labels": ["complaint"], "source": "review:confirmed"}]

@@ -101,7 +101,7 @@ def world(tmp_path_factory):
     qc("inspect", "--db", base, "--no-models")
     con = store.connect(base)
     fid = con.execute("SELECT finding_id FROM findings WHERE message_seq IS NOT NULL ORDER BY finding_id LIMIT 1").fetchall()[0][0]
-    con.execute("INSERT INTO reviews VALUES (?, 'dismissed', '质检:阿芳', '误报', '2026-11-08 09:00:00+08')", [fid])
+    con.execute("INSERT INTO reviews (finding_id, decision, reviewer, reason, decided_at) VALUES (?, 'dismissed', '质检:阿芳', '误报', '2026-11-08 09:00:00+08')", [fid])
     con.execute("CHECKPOINT")
     con.close()
     # the uninterrupted reference

@@ -52,8 +52,8 @@ def test_dismissed_finding_shows_dismissed_in_findings_explain_and_scorecard(tmp
     q_before = json.loads(card.output.splitlines()[0])["quality_score"]
 
     fid = before["forbidden_phrase"]["finding_id"]
-    con.execute("INSERT INTO reviews VALUES (?, 'confirmed', '质检:阿芳', '确认', '2026-11-05 09:00:00+08')", [fid])
-    con.execute("INSERT INTO reviews VALUES (?, 'dismissed', '质检:阿芳', '活动价说明，语气正常', '2026-11-05 09:05:00+08')", [fid])
+    con.execute("INSERT INTO reviews (finding_id, decision, reviewer, reason, decided_at) VALUES (?, 'confirmed', '质检:阿芳', '确认', '2026-11-05 09:00:00+08')", [fid])
+    con.execute("INSERT INTO reviews (finding_id, decision, reviewer, reason, decided_at) VALUES (?, 'dismissed', '质检:阿芳', '活动价说明，语气正常', '2026-11-05 09:05:00+08')", [fid])
     con.close()
 
     after = {x["rule_id"]: x for x in _jsonl(db)}
@@ -90,7 +90,7 @@ def test_finding_explains_itself(tmp_path):
 def test_review_survives_late_messages_that_renumber(tmp_path):
     con, db = _db(tmp_path)
     fid = F.query(con, F.Filter(rule="forbidden_phrase"))[0].finding_id
-    con.execute("INSERT INTO reviews VALUES (?, 'dismissed', '质检:阿芳', '误报', now())", [fid])
+    con.execute("INSERT INTO reviews (finding_id, decision, reviewer, reason, decided_at) VALUES (?, 'dismissed', '质检:阿芳', '误报', now())", [fid])
     # a late export holds an earlier customer message: everything after it is renumbered
     ingest_paths(con, [write_jsonl(tmp_path / "late.jsonl", [
         {"conversation_id": "yx-07", "ts": "2026-11-04 19:59:50", "role": "customer", "customer_id": "tb_林",

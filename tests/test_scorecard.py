@@ -83,7 +83,7 @@ def test_small_scorecard_by_hand(small_db):
 def test_dismissed_finding_deducts_nothing(small_db):
     con, _ = small_db
     fid = con.execute("SELECT finding_id FROM findings WHERE rule_id = 'forbidden_phrase'").fetchone()[0]
-    con.execute("INSERT INTO reviews VALUES (?, 'dismissed', '质检:王', '顾客开玩笑的语境', now())", [fid])
+    con.execute("INSERT INTO reviews (finding_id, decision, reviewer, reason, decided_at) VALUES (?, 'dismissed', '质检:王', '顾客开玩笑的语境', now())", [fid])
     rows = {r["agent_id"]: r for r in scorecard(con, "2026-11")}
     assert rows["果乐:阿珍"]["quality_score"] == 97.5
 
@@ -152,7 +152,7 @@ def test_quality_over_sampled_conversations_only(small_db):
     assert rows["果乐:阿珍"]["quality_score"] is None and rows["果乐:阿珍"]["scored_conversations"] == 0
     # a reviewed finding makes its conversation sampled: g2 alone scores 85
     fid = con.execute("SELECT finding_id FROM findings WHERE rule_id = 'forbidden_phrase'").fetchone()[0]
-    con.execute("INSERT INTO reviews VALUES (?, 'confirmed', '质检:王', '', now())", [fid])
+    con.execute("INSERT INTO reviews (finding_id, decision, reviewer, reason, decided_at) VALUES (?, 'confirmed', '质检:王', '', now())", [fid])
     rows = {r["agent_id"]: r for r in scorecard(con, "2026-11", cfg=cfg)}
     assert rows["果乐:阿珍"]["quality_score"] == 85.0 and rows["果乐:阿珍"]["scored_conversations"] == 1
     assert rows["果乐:阿珍"]["quality_over"] == "sampled"
