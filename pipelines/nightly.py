@@ -1,10 +1,10 @@
 """The unattended runs, as Prefect flows — the story of the night:
 
     qc-nightly   ingest the inbox → inspect what is new or changed → refresh the month's
-                 scorecard (outbox) → record the run (runs table + a markdown artifact)
+                 scorecard and the leads' reports (outbox) → record the run (runs table + a markdown artifact)
                  → archive the processed files (bad ones to rejected/, with the reason)
     qc-shift     当班次数据: each agent's core data for today so far, the weakest flagged
-    qc-monthly   last month's scorecard workbook on the 1st
+    qc-monthly   last month's scorecard workbook and reports on the 1st
 
 Schedules and folders come from config/qc.yaml (`nightly`, `shift`, `monthly`), in the shop
 timezone. `qc serve` (pipelines/cli.py) runs them on schedule; `prefect.yaml` is the
@@ -14,7 +14,7 @@ production variant (a work pool and a worker). Tasks get paths and dates, never 
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -79,6 +79,18 @@ def scorecard_task(db: str, period: str, outbox: str) -> dict:
         con.close()
 
 
+@task(name="lead-reports", cache_policy=NO_CACHE, **RETRY)
+def reports_task(db: str, period: str, outbox: str) -> dict:
+    """The leads' reports for the period so far: team (per shop and all) and per agent."""
+    from qc.reports import write_outbox
+
+    con = store.connect(db)
+    try:
+        return write_outbox(con, period, outbox)
+    finally:
+        con.close()
+
+
 @task(name="record-run", cache_policy=NO_CACHE)
 def record_task(db: str, flow_name: str, started_at: str, summary: dict) -> int:
     con = store.connect(db)
@@ -101,26 +113,32 @@ def nightly_flow(inbox: list[str] | str | None = None, db: str | None = None, ar
     ing = ingest_task(db, [str(p) for p in inbox], str(archive or folder(n["archive"])), str(rejected or folder(n["rejected"])))
     ins = inspect_task(db)
     marks = watermark_task(db)
-    period = date.today().strftime("%Y-%m")
+    # the night's chats are yesterday's: on the 1st the reports finish last month
+    period = (date.today() - timedelta(days=1)).strftime("%Y-%m")
     card = None
     warnings = list(ins.get("notes") or []) + [f"{r['file']}: {r['reason']}" for r in ing.get("rejected", [])]
     warnings += [f"店铺 {s} 今晚没有新消息，导出文件可能缺失 (no new messages for this shop since the last night)"
                  for s in stalled_shops(marks["previous"], marks["current"])]
+    reports = None
     if ins["conversations"] or ing["ingested"]:
         try:
             card = scorecard_task(db, period, str(outbox or folder(n["outbox"])))
         except Exception as exc:  # a scorecard problem must not lose the night's findings
             warnings.append(f"考核表未更新 (scorecard not refreshed): {exc}")
+        try:
+            reports = reports_task(db, period, str(outbox or folder(n["outbox"])))
+        except Exception as exc:  # nor a report problem
+            warnings.append(f"组长报告未更新 (lead reports not refreshed): {exc}")
     summary = {"night": str(date.today()), "ingest": {k: ing.get(k) for k in
                ("files", "read", "ingested", "duplicate", "quarantined", "late_conversations", "archived", "rejected")},
                "inspect": {k: ins.get(k) for k in ("run_id", "conversations", "messages", "findings", "by_rule", "models")},
-               "scorecard": card, "warnings": warnings, "watermarks": marks["current"],
+               "scorecard": card, "reports": reports, "warnings": warnings, "watermarks": marks["current"],
                "duration_s": round(time.perf_counter() - t0, 2)}
     run_id = record_task(db, "qc-nightly", started, summary)
     create_markdown_artifact(key="qc-nightly-summary", markdown=summary_markdown(summary),
                              description=f"qc-nightly run {run_id}")
     get_run_logger().info("night recorded as run %s: %s findings", run_id, ins["findings"])
-    return {"run_id": run_id, "ingest": ing, "inspect": ins, "scorecard": card, "warnings": warnings}
+    return {"run_id": run_id, "ingest": ing, "inspect": ins, "scorecard": card, "reports": reports, "warnings": warnings}
 
 
 @flow(name="qc-shift")
@@ -142,14 +160,16 @@ def shift_flow(db: str | None = None, day: str | None = None) -> list[dict]:
 
 @flow(name="qc-monthly")
 def monthly_flow(db: str | None = None, period: str | None = None, outbox: str | None = None) -> dict:
-    """Last month's scorecard workbook (run on the 1st)."""
+    """Last month's scorecard workbook and the leads' reports for the whole month (run on the 1st)."""
     cfg = load_config()
     db = str(store.default_db_path(db))
     if period is None:
         first = date.today().replace(day=1)
         last = date.fromordinal(first.toordinal() - 1)
         period = last.strftime("%Y-%m")
-    return scorecard_task(db, period, str(outbox or folder(cfg.schedules["nightly"]["outbox"])))
+    out = str(outbox or folder(cfg.schedules["nightly"]["outbox"]))
+    card = scorecard_task(db, period, out)
+    return {**card, "reports": reports_task(db, period, out)}
 
 
 def deployments(db: str | None = None):

@@ -839,6 +839,7 @@ def web_cmd(
     if not journal.users():
         console.print(T(f"还没有用户：先运行 qc user add NAME --role admin --db {path} (no users yet)"))
     app_ = create_app(path, sync_s=sync_s)
+    app_.state.wc.first_copy()               # a busy database is one clear line here, not a traceback in uvicorn
     console.print(T(f"质检工作台: http://{host}:{port}/  (数据库 {path}; Ctrl-C 停止)"))
     uvicorn.run(app_, host=host, port=port, log_level="warning")
 

@@ -93,6 +93,9 @@ def summary_markdown(summary: dict) -> str:
     lines += [f"| {r} | {n} |" for r, n in (ins.get("by_rule") or {}).items()]
     if summary.get("scorecard"):
         lines += ["", f"考核表：{summary['scorecard'].get('out')}（{summary['scorecard'].get('agents')} 名客服）"]
+    if summary.get("reports"):
+        rep = summary["reports"]
+        lines += [f"组长报告：{rep.get('folder')}（{rep.get('files')} 个文件，{rep.get('agents')} 名客服）"]
     if summary.get("warnings"):
         lines += ["", "## 注意", ""] + [f"* {w}" for w in summary["warnings"]]
     return "\n".join(lines) + "\n"

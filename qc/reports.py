@@ -6,8 +6,12 @@ nothing recomputes a rule. Chat text is hostile: HTML is escaped (html.escape on
 no raw insertion), spreadsheet cells are neutralised (qc.safety.for_sheet), and phones, ID
 numbers and addresses are masked (qc.pii) — a report leaves the team.
 
-Charts are inline SVG written here (no CDN, no JavaScript: the file opens offline, prints, and
-can be mailed).
+Charts are matplotlib figures inlined as SVG (qc/charts.py): no CDN, no JavaScript, the file
+opens offline, prints, and can be mailed. Workbooks have the same sheets for every report —
+汇总 (one row per agent), 计分 (one row per agent and indicator: value, tier points, weight),
+明细 (one row per finding), 示例 (the worst findings with their messages in context) — plus
+询单流失 and 售后问题 for a team, and 指标说明; every table sheet has a frozen header, an
+autofilter, number formats and widths that fit Chinese text.
 """
 
 from __future__ import annotations
@@ -64,18 +68,25 @@ def _format(cell, key):
     elif key in MONEY:
         cell.number_format = '"¥"#,##0.00'
     elif key in SECONDS:
-        cell.number_format = "0.0"
+        cell.number_format = '0.0" 秒"'
     elif key in RATIO:
         cell.number_format = "0.00"
     elif key in POINTS:
         cell.number_format = "0.0"
 
 
-def scorecard_sheet(wb, rows: list[dict], period: str, title: str | None = None):
-    ws = wb.create_sheet(title or f"绩效考核 {period}")
-    inds = sorted({k for r in rows for k in (r.get("indicator_points") or {})}, key=list(INDICATORS).index)
+def _table(ws, freeze="A2"):
+    ws.freeze_panes = freeze
+    if ws.max_row >= 1 and ws.max_column >= 1:
+        ws.auto_filter.ref = ws.dimensions
+    return ws
+
+
+def scorecard_sheet(wb, rows: list[dict], period: str, title: str = "汇总"):
+    """汇总: one row per agent — KPIs, quality, points, pay, quadrant and the bars it was judged by."""
+    ws = wb.create_sheet(title)
     keys = [k for k, _ in COLUMNS]
-    names = [zh for _, zh in COLUMNS] + [f"得分·{INDICATORS[i][0]}" for i in inds] + ["合格线(总分/满分)", "合适线(态度类/百会话)"]
+    names = [zh for _, zh in COLUMNS] + ["合格线(总分/满分)", "合适线(态度类/百会话)", "态度类/百会话"]
     _header(ws, names)
     for r in rows:
         vals = []
@@ -84,13 +95,37 @@ def scorecard_sheet(wb, rows: list[dict], period: str, title: str | None = None)
             if k == "role_group":
                 v = ROLE_ZH.get(v, v)
             vals.append(for_sheet(v))
-        vals += [r.get("indicator_points", {}).get(i) for i in inds]
-        vals += [r.get("qualified_bar"), r.get("fitting_bar")]
+        vals += [r.get("qualified_bar"), r.get("fitting_bar"), r.get("attitude_per_100")]
         ws.append(vals)
-        for c, k in zip(ws[ws.max_row], keys + [None] * len(inds) + ["pay_share", None]):
+        for c, k in zip(ws[ws.max_row], keys + ["pay_share", None, None]):
             if k:
                 _format(c, k)
-    ws.freeze_panes = "B2"
+    _table(ws, "B2")
+    _fit(ws)
+    return ws
+
+
+def points_sheet(wb, rows: list[dict], cfg):
+    """计分: one row per (agent, indicator) — the value, the tier points, the weight and
+    points × weight, so a lead can check every total by hand (Σ points × weight = 总分)."""
+    ws = wb.create_sheet("计分")
+    _header(ws, ["客服", "店铺", "岗位", "指标", "数值", "得分", "满分", "权重", "得分×权重", "满分×权重"])
+    for r in rows:
+        card = cfg.scorecards.get(r["role_group"])
+        if not card:
+            continue
+        for ind in card.indicators:
+            zh, _ = INDICATORS[ind.id]
+            pts = (r.get("indicator_points") or {}).get(ind.id)
+            val = (r.get("indicator_values") or {}).get(ind.id)
+            ws.append([for_sheet(r["agent_id"]), for_sheet(r["shop_id"]), ROLE_ZH.get(r["role_group"], r["role_group"]), zh,
+                       val, pts, ind.max_points, ind.weight, None if pts is None else pts * ind.weight,
+                       ind.max_points * ind.weight])
+            c = ws.cell(ws.max_row, 5)
+            _format(c, ind.id)
+            if ind.id not in PERCENT | MONEY | SECONDS and isinstance(val, float):
+                c.number_format = "0.00"
+    _table(ws)
     _fit(ws)
     return ws
 
@@ -115,19 +150,48 @@ def indicator_sheet(wb, cfg):
     return ws
 
 
-def findings_sheet(wb, con, period: str, agent: str | None = None, shop: str | None = None, limit: int = 2000):
-    ws = wb.create_sheet("问题明细")
-    _header(ws, ["日期", "会话", "消息序号", "客服", "规则", "类别", "严重度", "复核状态", "说明", "消息原文（已脱敏）"])
-    rows = [f for f in F.query(con) if f.day and f.day.strftime("%Y-%m") == period
-            and (agent is None or f.agent_id == agent) and (shop is None or f.shop_id == shop)]
-    rows.sort(key=lambda f: (-F.SEVERITY_ORDER.get(f.severity, 0), str(f.day), f.conversation_id))
-    texts = _message_texts(con, rows[:limit])
-    for f in rows[:limit]:
+def period_findings(con, period: str, agent: str | None = None, shop: str | None = None) -> list:
+    """The period's findings (the findings layer, with review status), most severe first."""
+    from .scorecard import period_bounds
+
+    start, end = period_bounds(period)
+    rows = [f for f in F.query(con, F.Filter(agent=agent, shop=shop)) if f.day and start <= f.day < end]
+    rows.sort(key=lambda f: (-F.SEVERITY_ORDER.get(f.severity, 0), str(f.day), f.conversation_id, f.message_seq or 0))
+    return rows
+
+
+def findings_sheet(wb, con, period: str, agent: str | None = None, shop: str | None = None, limit: int = 20000,
+                   fs: list | None = None):
+    """明细: one row per finding of the period (at most `limit`, most severe first)."""
+    ws = wb.create_sheet("明细")
+    _header(ws, ["日期", "会话", "消息序号", "客服", "规则", "类别", "严重度", "复核状态", "计入扣分", "问题编号",
+                 "说明", "消息原文（已脱敏）"])
+    rows = (fs if fs is not None else period_findings(con, period, agent, shop))[:limit]
+    texts = _message_texts(con, rows)
+    for f in rows:
         ws.append([for_sheet(v) for v in (
             f.day, f.conversation_id, f.message_seq, f.agent_id, RULES[f.rule_id].name if f.rule_id in RULES else f.rule_id,
-            f.category, f.severity, STATUS_ZH.get(f.review_status, f.review_status), mask(f.explanation),
+            f.category, SEV_ZH.get(f.severity, f.severity), STATUS_ZH.get(f.review_status, f.review_status),
+            "是" if f.counts else "否", f.finding_id, mask(f.explanation),
             mask(texts.get((f.conversation_id, f.message_seq), "")))])
-    ws.freeze_panes = "A2"
+    _table(ws)
+    _fit(ws, max_w=70)
+    return ws
+
+
+def examples_sheet(wb, con, fs: list, n: int = 20):
+    """示例: the n worst findings that count, each with its message in context (two before,
+    one after); one row per message, the flagged one marked."""
+    ws = wb.create_sheet("示例")
+    _header(ws, ["示例", "规则", "严重度", "会话", "消息序号", "角色", "消息（已脱敏）", "被标记", "说明"])
+    for i, (f, lines) in enumerate(_example_contexts(con, fs, n), start=1):
+        rule = RULES[f.rule_id].name if f.rule_id in RULES else f.rule_id
+        for m in lines:
+            flagged = m.seq == f.message_seq
+            ws.append([i, for_sheet(rule), SEV_ZH.get(f.severity, f.severity), for_sheet(f.conversation_id), m.seq,
+                       WHO_ZH.get(m.role, m.role), for_sheet(mask(m.text)), "◀" if flagged else "",
+                       for_sheet(mask(f.explanation)) if flagged else ""])
+    _table(ws)
     _fit(ws, max_w=70)
     return ws
 
@@ -143,116 +207,43 @@ def _message_texts(con, fs) -> dict:
 
 
 def write_scorecard_xlsx(rows: list[dict], path, period: str, con=None, cfg=None) -> None:
+    """The monthly scorecard workbook: 汇总, 计分, 明细 and 示例 (with a database), 指标说明."""
     from openpyxl import Workbook
 
     from .scorecard_config import load_scorecard_config
 
+    cfg = cfg or load_scorecard_config()
     wb = Workbook()
     wb.remove(wb.active)
     scorecard_sheet(wb, rows, period)
-    indicator_sheet(wb, cfg or load_scorecard_config())
+    points_sheet(wb, rows, cfg)
     if con is not None:
-        findings_sheet(wb, con, period)
+        fs = period_findings(con, period)
+        findings_sheet(wb, con, period, fs=fs)
+        examples_sheet(wb, con, [f for f in fs if f.counts])
+    indicator_sheet(wb, cfg)
     wb.save(path)
 
 
 # --------------------------------------------------------------------------- HTML
 
 E = html.escape
+SEV_ZH = {"redline": "红线", "high": "高", "medium": "中", "low": "低"}
+WHO_ZH = {"customer": "顾客", "agent": "客服", "bot": "机器人", "system": "系统"}
 
-
-def _svg_bars(items: list[tuple[str, float]], width=520, bar_h=22, color="#4472c4", fmt="{:.0f}") -> str:
-    if not items:
-        return "<p class=muted>（无数据）</p>"
-    top = max(v for _, v in items) or 1
-    h = bar_h * len(items) + 10
-    out = [f'<svg width="{width}" height="{h}" role="img" xmlns="http://www.w3.org/2000/svg">']
-    for i, (label, v) in enumerate(items):
-        y = 5 + i * bar_h
-        w = (width - 220) * v / top
-        out.append(f'<text x="0" y="{y + 15}" font-size="12">{E(str(label))}</text>'
-                   f'<rect x="170" y="{y + 3}" width="{w:.1f}" height="{bar_h - 8}" fill="{color}"/>'
-                   f'<text x="{175 + w:.1f}" y="{y + 15}" font-size="12">{E(fmt.format(v))}</text>')
-    out.append("</svg>")
-    return "".join(out)
-
-
-def _svg_line(points: list[tuple[str, float]], width=520, height=160, lo=None, hi=None) -> str:
-    if not points:
-        return "<p class=muted>（无数据）</p>"
-    vals = [v for _, v in points]
-    lo = min(vals) if lo is None else lo
-    hi = max(vals) if hi is None else hi
-    span = (hi - lo) or 1
-    n = len(points)
-    xs = [40 + (width - 60) * (i / max(1, n - 1)) for i in range(n)]
-    ys = [height - 25 - (height - 45) * (v - lo) / span for v in vals]
-    path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(zip(xs, ys)))
-    dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#c00000"><title>{E(str(d))}: {v:.1f}</title></circle>'
-                   for x, y, (d, v) in zip(xs, ys, points))
-    labels = f'<text x="40" y="{height - 5}" font-size="11">{E(str(points[0][0]))}</text>' \
-             f'<text x="{width - 100}" y="{height - 5}" font-size="11">{E(str(points[-1][0]))}</text>' \
-             f'<text x="0" y="20" font-size="11">{hi:.0f}</text><text x="0" y="{height - 25}" font-size="11">{lo:.0f}</text>'
-    return (f'<svg width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
-            f'<path d="{path}" fill="none" stroke="#c00000" stroke-width="2"/>{dots}{labels}</svg>')
-
-
-def _svg_quadrant(rows: list[dict], width=420, height=320) -> str:
-    """合格 (x: total / max) × 合适 (y: 态度类 per 100 conversations, lower is better)."""
-    if not rows:
-        return "<p class=muted>（无数据）</p>"
-    xs = [r.get("pay_share") or 0 for r in rows]
-    ys = [r.get("attitude_per_100") or 0 for r in rows]
-    xmax, ymax = max(1.0, max(xs)), max(1.0, max(ys) * 1.1)
-    qbar = _median_of([r.get("qualified_bar") for r in rows])
-    fbar = _median_of([r.get("fitting_bar") for r in rows])
-    X = lambda v: 40 + (width - 60) * v / xmax
-    Y = lambda v: 20 + (height - 50) * v / ymax
-    out = [f'<svg width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
-           f'<rect x="40" y="20" width="{width - 60}" height="{height - 50}" fill="none" stroke="#999"/>']
-    if qbar is not None:
-        out.append(f'<line x1="{X(qbar):.1f}" y1="20" x2="{X(qbar):.1f}" y2="{height - 30}" stroke="#888" stroke-dasharray="4"/>')
-    if fbar is not None:
-        out.append(f'<line x1="40" y1="{Y(fbar):.1f}" x2="{width - 20}" y2="{Y(fbar):.1f}" stroke="#888" stroke-dasharray="4"/>')
-    out.append(f'<text x="{width - 150}" y="34" font-size="11">合格且合适 ↗</text>')
-    for r, x, y in zip(rows, xs, ys):
-        out.append(f'<circle cx="{X(x):.1f}" cy="{Y(y):.1f}" r="5" fill="#4472c4"><title>{E(str(r["agent_id"]))} '
-                   f'{E(r["quadrant"])}</title></circle><text x="{X(x) + 7:.1f}" y="{Y(y) + 4:.1f}" font-size="10">'
-                   f'{E(str(r["agent_id"]).split(":")[-1])}</text>')
-    out.append(f'<text x="40" y="{height - 8}" font-size="11">总分/满分 →（合格）</text>'
-               f'<text x="{width - 170}" y="{height - 8}" font-size="11">↓ 态度类问题/百会话（越低越合适）</text></svg>')
-    return "".join(out)
-
-
-def _median_of(xs):
-    xs = sorted(x for x in xs if x is not None)
-    return None if not xs else xs[len(xs) // 2]
-
-
-def _heat(rules: list[str], agents: list[str], counts: dict) -> str:
-    top = max(counts.values(), default=0) or 1
-    head = "".join(f"<th>{E(RULES[r].name if r in RULES else r)}</th>" for r in rules)
-    body = []
-    for a in agents:
-        cells = []
-        for r in rules:
-            n = counts.get((a, r), 0)
-            alpha = 0.1 + 0.9 * n / top if n else 0
-            cells.append(f'<td style="background: rgba(192,0,0,{alpha:.2f})">{n or ""}</td>')
-        body.append(f"<tr><th>{E(a)}</th>{''.join(cells)}</tr>")
-    return f"<table class=heat><tr><th>客服 \\ 规则</th>{head}</tr>{''.join(body)}</table>"
-
-
-CSS = """body{font-family:system-ui,'PingFang SC','Microsoft YaHei',sans-serif;margin:24px;color:#222}
-h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
+CSS = """body{font-family:'Noto Sans CJK SC','Source Han Sans SC','WenQuanYi Micro Hei','Microsoft YaHei','PingFang SC',
+'Hiragino Sans GB',sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}
+h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd;padding-bottom:4px}
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:4px 8px;text-align:left}
-td.num{text-align:right}.muted{color:#888}.heat td{text-align:center;min-width:28px}
-.ex{background:#f7f7f7;padding:8px;margin:6px 0;font-size:13px}.flag{background:#ffd7d7}"""
+td.num{text-align:right}.muted{color:#888}.chart{max-width:100%;height:auto}
+.ex{background:#f7f7f7;padding:8px;margin:6px 0;font-size:13px}.flag{background:#ffd7d7}
+.grid{display:flex;flex-wrap:wrap;gap:24px}.grid>div{flex:1 1 460px}"""
 
 
 def _page(title: str, body: str) -> str:
-    return (f"<!doctype html><html lang=zh-CN><head><meta charset=utf-8><title>{E(title)}</title>"
-            f"<style>{CSS}</style></head><body><h1>{E(title)}</h1>{body}"
+    return (f"<!doctype html><html lang=zh-CN><head><meta charset=utf-8>"
+            f"<meta http-equiv=Content-Security-Policy content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
+            f"<title>{E(title)}</title><style>{CSS}</style></head><body><h1>{E(title)}</h1>{body}"
             f"<p class=muted>生成于 {date.today()} · 手机号、身份证号和地址已脱敏 · 质检规则见 docs/rules.md</p></body></html>")
 
 
@@ -268,48 +259,81 @@ def _fmt(k, v):
     return str(v)
 
 
-def _daily_quality(con, period: str, agent: str | None = None, shop: str | None = None) -> list[tuple[str, float]]:
+def _median_of(xs):
+    xs = sorted(x for x in xs if x is not None)
+    return None if not xs else xs[len(xs) // 2]
+
+
+def _daily(con, period: str, agents: list[str]) -> dict[str, list[tuple[str, float]]]:
+    """Quality score per agent and day (the scorecard's quality_scores table, made by the
+    scorecard() call that produced the rows)."""
     from .scorecard import period_bounds
 
     start, end = period_bounds(period)
-    sql = ("SELECT day, avg(score) FROM quality_scores WHERE 1=1" + (" AND agent_id = ?" if agent else "")
-           + " GROUP BY day ORDER BY day")
     try:
-        rows = con.execute(sql, [agent] if agent else []).fetchall()
-    except Exception:
-        return []
-    return [(str(d), float(s)) for d, s in rows if start <= d < end]
+        rows = con.execute(
+            "SELECT agent_id, day, avg(score) FROM quality_scores WHERE agent_id IN (SELECT unnest(?)) "
+            "AND day >= ? AND day < ? GROUP BY ALL ORDER BY day", [agents, start, end]).fetchall()
+    except Exception:           # noqa: BLE001 — no scorecard run on this connection: no trend
+        return {}
+    out: dict[str, list] = {}
+    for a, d, v in rows:
+        out.setdefault(a, []).append((str(d), float(v)))
+    return out
 
 
-def _examples(con, fs: list, n: int = 5) -> str:
-    """The worst findings with their flagged message in context (two messages before, one
-    after), PII masked, everything escaped."""
+def _band(daily: dict[str, list[tuple[str, float]]]) -> tuple[list, list]:
+    """Per day: the team median, and its middle half (25th–75th percentile)."""
+    by_day: dict[str, list[float]] = {}
+    for pts in daily.values():
+        for d, v in pts:
+            by_day.setdefault(d, []).append(v)
+    med, band = [], []
+    for d in sorted(by_day):
+        xs = sorted(by_day[d])
+        q = lambda p: xs[min(len(xs) - 1, int(p * (len(xs) - 1) + 0.5))]  # noqa: E731
+        med.append((d, q(0.5)))
+        band.append((d, q(0.25), q(0.75)))
+    return med, band
+
+
+def _example_contexts(con, fs: list, n: int):
+    """The n worst findings, each with two messages before and one after the flagged one."""
     out = []
     for f in sorted(fs, key=lambda f: -F.SEVERITY_ORDER.get(f.severity, 0))[:n]:
         tr = F.transcript(con, f.conversation_id)
         if tr is None:
             continue
-        seq = f.message_seq or (tr.messages[-1].seq if tr.messages else 0)
-        lines = []
-        for m in tr.messages:
-            if seq - 2 <= m.seq <= seq + 1:
-                who = {"customer": "顾客", "agent": "客服", "bot": "机器人", "system": "系统"}.get(m.role, m.role)
-                cls = ' class="flag"' if m.seq == f.message_seq else ""
-                lines.append(f"<div{cls}>{m.seq} {E(who)}：{E(mask(m.text))}</div>")
+        seq = f.message_seq if f.message_seq is not None else (tr.messages[-1].seq if tr.messages else 0)
+        out.append((f, [m for m in tr.messages if seq - 2 <= m.seq <= seq + 1]))
+    return out
+
+
+def _examples(con, fs: list, n: int = 5) -> str:
+    out = []
+    for f, lines in _example_contexts(con, fs, n):
+        body = "".join(f"<div{' class=flag' if m.seq == f.message_seq else ''}>{m.seq} {E(WHO_ZH.get(m.role, m.role))}："
+                       f"{E(mask(m.text))}</div>" for m in lines)
         out.append(f"<div class=ex><b>{E(RULES[f.rule_id].name if f.rule_id in RULES else f.rule_id)}</b> · "
-                   f"{E(f.severity)} · {E(STATUS_ZH.get(f.review_status, f.review_status))} · 会话 {E(f.conversation_id)}"
-                   f"<br>{E(mask(f.explanation))}{''.join(lines)}</div>")
+                   f"{E(SEV_ZH.get(f.severity, f.severity))} · {E(STATUS_ZH.get(f.review_status, f.review_status))} · "
+                   f"会话 {E(f.conversation_id)}<br>{E(mask(f.explanation))}{body}</div>")
     return "".join(out) or "<p class=muted>（本期没有问题）</p>"
 
 
+def _rule_name(r: str) -> str:
+    return RULES[r].name if r in RULES else r
+
+
 def agent_report_html(con, rows: list[dict], agent: str, period: str) -> str:
+    from . import charts
+
     me = next((r for r in rows if r["agent_id"] == agent), None)
     if me is None:
         from .errors import QCError
 
         raise QCError(f"{period} 没有客服 {agent!r} 的考核数据 (no scorecard row for this agent in the period)")
     team = [r for r in rows if r["shop_id"] == me["shop_id"] and r["role_group"] == me["role_group"]]
-    fs = [f for f in F.query(con, F.Filter(agent=agent)) if f.day and f.day.strftime("%Y-%m") == period and f.counts]
+    fs = [f for f in period_findings(con, period, agent=agent) if f.counts]
     by_rule: dict[str, int] = {}
     by_cat: dict[str, int] = {}
     for f in fs:
@@ -322,26 +346,42 @@ def agent_report_html(con, rows: list[dict], agent: str, period: str) -> str:
     med = {k: _median_of([r.get(k) for r in team if isinstance(r.get(k), (int, float))]) for k in kpis}
     kpi_rows = "".join(f"<tr><th>{E(names.get(k, k))}</th><td class=num>{E(_fmt(k, me.get(k)))}</td>"
                        f"<td class=num>{E(_fmt(k, med[k]))}</td></tr>" for k in kpis)
-    points = "".join(f"<tr><th>{E(INDICATORS[i][0])}</th><td class=num>{p}</td></tr>"
-                     for i, p in (me.get("indicator_points") or {}).items())
+    from .scorecard_config import load_scorecard_config
+
+    card = load_scorecard_config().scorecards.get(me["role_group"])
+    points = "".join(
+        f"<tr><th>{E(INDICATORS[i.id][0])}</th><td class=num>{E(_fmt(i.id, (me.get('indicator_values') or {}).get(i.id)))}</td>"
+        f"<td class=num>{(me.get('indicator_points') or {}).get(i.id)}</td><td class=num>{i.max_points:g}</td>"
+        f"<td class=num>{i.weight:g}</td><td class=num>{((me.get('indicator_points') or {}).get(i.id) or 0) * i.weight:g}</td></tr>"
+        for i in (card.indicators if card else ()))
     cats = "".join(f"<tr><th>{E(c)}</th><td class=num>{n}</td><td>{E(REMEDIES.get(c, ''))}</td></tr>"
                    for c, n in sorted(by_cat.items(), key=lambda x: -x[1]))
+    daily = _daily(con, period, [r["agent_id"] for r in team])
+    med_line, band = _band(daily)
     body = (
         f"<p>店铺 {E(me['shop_id'])} · 岗位 {E(ROLE_ZH.get(me['role_group'], me['role_group']))} · 周期 {E(period)} · "
         f"评定 <b>{E(me['quadrant'])}</b>（{E(me['action'])}）</p>"
         f"<p class=muted>评定依据：合格线 总分/满分 ≥ {me.get('qualified_bar', 0):.0%}（本人 {(me.get('pay_share') or 0):.0%}）；"
-        f"合适线 态度类问题 ≤ {me.get('fitting_bar')} 次/百会话（本人 {me.get('attitude_per_100')}），且无高压线。</p>"
-        f"<h2>质检分趋势（按日）</h2>{_svg_line(_daily_quality(con, period, agent), lo=0, hi=100)}"
-        f"<h2>问题：按规则</h2>{_svg_bars(sorted(((RULES[r].name if r in RULES else r, n) for r, n in by_rule.items()), key=lambda x: -x[1]))}"
+        f"合适线 态度类问题 ≤ {me.get('fitting_bar')} 次/百会话（本人 {me.get('attitude_per_100')}），且无高压线。"
+        f"两条线都取本团队（同店铺同岗位）的中位数。</p>"
+        f"<h2>质检分趋势（按日，与团队对比）</h2>"
+        + charts.line({agent: daily.get(agent, []), "团队中位数": med_line}, "质检分趋势", band=band, ylabel="质检分")
+        + "<div class=grid><div><h2>问题：按规则</h2>"
+        + charts.bars(sorted(((_rule_name(r), n) for r, n in by_rule.items()), key=lambda x: -x[1]), "问题按规则")
+        + f"</div><div><h2>合格 × 合适（团队中的位置）</h2>{charts.quadrant(team, '合格×合适', highlight=agent)}</div></div>"
         f"<h2>问题：按类别与改进方向</h2><table><tr><th>类别</th><th>数量</th><th>改进方向</th></tr>{cats}</table>"
         f"<h2>核心数据（与团队中位数对比）</h2><table><tr><th>指标</th><th>本人</th><th>团队中位数</th></tr>{kpi_rows}</table>"
-        f"<h2>考核得分</h2><table><tr><th>指标</th><th>得分</th></tr>{points}</table>"
+        f"<h2>考核计分（得分 × 权重）</h2><table><tr><th>指标</th><th>数值</th><th>得分</th><th>满分</th><th>权重</th>"
+        f"<th>得分×权重</th></tr>{points}<tr><th>合计</th><td></td><td></td><td></td><td></td>"
+        f"<td class=num><b>{E(_fmt('total_points', me.get('total_points')))}</b> / {E(_fmt('max_points', me.get('max_points')))}</td></tr></table>"
         f"<h2>典型问题（含上下文）</h2>{_examples(con, fs)}"
     )
     return _page(f"客服质检报告 · {agent} · {period}", body)
 
 
 def team_report_html(con, rows: list[dict], period: str, team: str | None = None) -> str:
+    from . import charts
+
     rows = sorted(rows, key=lambda r: -(r.get("total_points") or 0))
     rank = "".join(
         f"<tr><td class=num>{i}</td><th>{E(r['agent_id'])}</th><td>{E(ROLE_ZH.get(r['role_group'], r['role_group']))}</td>"
@@ -350,33 +390,48 @@ def team_report_html(con, rows: list[dict], period: str, team: str | None = None
         f"<td class=num>{E(_fmt('total_points', r.get('total_points')))}</td><td class=num>{E(_fmt('pay', r.get('pay')))}</td>"
         f"<td>{E(r['quadrant'])}</td></tr>" for i, r in enumerate(rows, start=1))
     agents = [r["agent_id"] for r in rows]
-    fs = [f for f in F.query(con) if f.day and f.day.strftime("%Y-%m") == period and f.counts and f.agent_id in set(agents)]
+    fs = [f for f in period_findings(con, period, shop=team) if f.counts and f.agent_id in set(agents)]
     counts: dict = {}
     for f in fs:
-        counts[(f.agent_id, f.rule_id)] = counts.get((f.agent_id, f.rule_id), 0) + 1
-    rules = [r for r in RULES if any(k[1] == r for k in counts)]
-    dist = {}
-    for r in rows:
-        q = r.get("quality_score")
-        if q is not None:
-            b = f"{int(q // 5 * 5)}–{int(q // 5 * 5) + 5}"
-            dist[b] = dist.get(b, 0) + 1
+        counts[(f.agent_id, _rule_name(f.rule_id))] = counts.get((f.agent_id, _rule_name(f.rule_id)), 0) + 1
+    rules = [_rule_name(r) for r in RULES if any(k[1] == _rule_name(r) for k in counts)]
+    daily = _daily(con, period, agents)
+    med_line, band = _band(daily)
     lost = _lost_inquiries(con, period, team)
     lost_rows = "".join(f"<tr><td>{E(c)}</td><td>{E(a or '-')}</td><td>{E(mask(rs or ''))}</td></tr>" for c, a, rs in lost[:50])
     problems = _problem_stats(con, period, team)
     prob_rows = "".join(f"<tr><td>{E(p or '（无商品信息）')}</td><td>{E(k)}</td><td class=num>{n}</td></tr>" for p, k, n in problems)
+    by_kind: dict[str, int] = {}
+    for _, k, n in problems:
+        by_kind[k] = by_kind.get(k, 0) + n
     body = (
         f"<p>周期 {E(period)}{' · 店铺 ' + E(team) if team else ''} · {len(rows)} 名客服</p>"
         f"<h2>排名</h2><table><tr><th>#</th><th>客服</th><th>岗位</th><th>质检分</th><th>付款转化率</th><th>总分</th>"
         f"<th>应发</th><th>评定</th></tr>{rank}</table>"
-        f"<h2>质检分分布</h2>{_svg_bars(sorted(dist.items()), fmt='{:.0f} 人')}"
-        f"<h2>规则 × 客服</h2>{_heat(rules, agents, counts)}"
-        f"<h2>合格 × 合适</h2>{_svg_quadrant(rows)}"
-        f"<h2>质检分趋势（团队，按日）</h2>{_svg_line(_daily_quality(con, period), lo=0, hi=100)}"
-        f"<h2>询单流失（询单未下单，待跟进）</h2><table><tr><th>会话</th><th>客服</th><th>问题</th></tr>{lost_rows}</table>"
-        f"<h2>售后问题统计（按商品与问题类型）</h2><table><tr><th>商品</th><th>问题类型</th><th>次数</th></tr>{prob_rows}</table>"
+        "<div class=grid><div><h2>质检分分布</h2>"
+        + _score_histogram([r["quality_score"] for r in rows if r.get("quality_score") is not None])
+        + f"</div><div><h2>合格 × 合适</h2>{charts.quadrant(rows, '合格×合适')}"
+        "<p class=muted>虚线：评定所用的合格线与合适线（各团队中位数）。</p></div></div>"
+        f"<h2>规则 × 客服</h2>{charts.heatmap(agents, rules, counts, '规则×客服')}"
+        f"<h2>质检分趋势（团队中位数与中间 50%，按日）</h2>"
+        + charts.line({"团队中位数": med_line}, "团队质检分趋势", band=band, ylabel="质检分")
+        + f"<h2>询单流失（询单未下单，待跟进）</h2><table><tr><th>会话</th><th>客服</th><th>问题</th></tr>{lost_rows}</table>"
+        f"<h2>售后问题统计（按商品与问题类型）</h2>"
+        + charts.bars(sorted(by_kind.items(), key=lambda x: -x[1]), "售后问题类型", color="#c55a11")
+        + f"<table><tr><th>商品</th><th>问题类型</th><th>次数</th></tr>{prob_rows}</table>"
     )
     return _page(f"团队质检报告 · {period}" + (f" · {team}" if team else ""), body)
+
+
+def _score_histogram(scores: list[float]) -> str:
+    """Bins that separate the team: scores cluster near 100, so the axis starts just below the
+    lowest score, in whole points."""
+    from . import charts
+
+    if not scores:
+        return charts.histogram([], "质检分分布", "质检分")
+    lo = max(0, int(min(scores)) - 1)
+    return charts.histogram(scores, "质检分分布", "质检分", bins=max(2, min(20, 100 - lo)), lo=lo, hi=100)
 
 
 def _lost_inquiries(con, period: str, team: str | None):
@@ -409,20 +464,71 @@ def _problem_stats(con, period: str, team: str | None):
 
 
 def write_report_xlsx(con, rows: list[dict], path, period: str, agent: str | None = None, team: str | None = None) -> None:
+    """The report as a workbook: 汇总, 计分, 明细, 示例 (+ 询单流失, 售后问题 for a team), 指标说明."""
     from openpyxl import Workbook
 
     from .scorecard_config import load_scorecard_config
 
+    cfg = load_scorecard_config()
     wb = Workbook()
     wb.remove(wb.active)
     sel = [r for r in rows if agent is None or r["agent_id"] == agent]
-    scorecard_sheet(wb, sel, period, title="考核")
-    findings_sheet(wb, con, period, agent=agent, shop=team)
+    scorecard_sheet(wb, sel, period)
+    points_sheet(wb, sel, cfg)
+    fs = period_findings(con, period, agent=agent, shop=team)
+    findings_sheet(wb, con, period, fs=fs)
+    examples_sheet(wb, con, [f for f in fs if f.counts])
     if agent is None:
         ws = wb.create_sheet("询单流失")
         _header(ws, ["会话", "客服", "问题规则"])
         for c, a, rs in _lost_inquiries(con, period, team):
             ws.append([for_sheet(c), for_sheet(a), for_sheet(rs)])
+        _table(ws)
         _fit(ws)
-    indicator_sheet(wb, load_scorecard_config())
+        ws = wb.create_sheet("售后问题")
+        _header(ws, ["商品", "问题类型", "次数"])
+        for p, k, n in _problem_stats(con, period, team):
+            ws.append([for_sheet(p or "（无商品信息）"), for_sheet(k), n])
+        _table(ws)
+        _fit(ws)
+    indicator_sheet(wb, cfg)
     wb.save(path)
+
+
+def _safe_name(s: str) -> str:
+    """A file name that every file share accepts (agent ids look like 衣选:小雅)."""
+    import re
+
+    return re.sub(r'[\\/:*?"<>|\s]+', "_", str(s)).strip("._") or "_"
+
+
+def write_outbox(con, period: str, outbox, agents: bool = True) -> dict:
+    """The reports a team lead finds in the morning: for the period so far, the team report of
+    every shop (HTML and Excel) and of all shops together, and one HTML report per agent, in
+    `outbox/<period>/`. Each file is written beside its final name and renamed, so a reader
+    never opens half a file; re-running replaces the same files."""
+    from .scorecard import scorecard
+
+    out = Path(outbox) / period
+    out.mkdir(parents=True, exist_ok=True)
+    rows = scorecard(con, period)
+    written = []
+
+    def put(name: str, write) -> None:
+        path = out / name
+        tmp = path.with_name(".tmp-" + path.name)
+        write(tmp)
+        tmp.replace(path)
+        written.append(str(path))
+
+    shops = sorted({r["shop_id"] for r in rows})
+    for shop in [None] + shops:
+        sel = [r for r in rows if shop is None or r["shop_id"] == shop]
+        label = "全部店铺" if shop is None else _safe_name(shop)
+        put(f"团队报告-{label}.html", lambda p, sel=sel, shop=shop: p.write_text(team_report_html(con, sel, period, shop), encoding="utf-8"))
+        put(f"团队报告-{label}.xlsx", lambda p, sel=sel, shop=shop: write_report_xlsx(con, sel, p, period, team=shop))
+    if agents:
+        for r in rows:
+            put(f"客服报告-{_safe_name(r['agent_id'])}.html",
+                lambda p, a=r["agent_id"]: p.write_text(agent_report_html(con, rows, a, period), encoding="utf-8"))
+    return {"period": period, "folder": str(out), "files": len(written), "agents": len(rows), "shops": len(shops)}

@@ -133,12 +133,13 @@ def build_scorecard(facts: list[dict], period: str, cfg: ScorecardConfig | None 
             "findings_business": f["findings_business"], "findings_skill": f["findings_skill"],
             "findings_attitude": f["findings_attitude"], "redlines": f["redlines"],
         }
-        indicator_points = {}
+        indicator_points, indicator_values = {}, {}
         if card:
             pw = []
             for ind in card.indicators:
                 pts = ind.points(values.get(ind.id))
                 indicator_points[ind.id] = pts
+                indicator_values[ind.id] = values.get(ind.id)
                 pw.append((pts, ind.weight))
             tot = total_points(pw)
             mx = card.max_total
@@ -151,6 +152,7 @@ def build_scorecard(facts: list[dict], period: str, cfg: ScorecardConfig | None 
             row.update(total_points=None, max_points=None, pay_share=None, base_pay=None,
                        performance_pay=None, commission=None, pay=None)
         row["indicator_points"] = indicator_points
+        row["indicator_values"] = indicator_values
         per100 = 100.0 * f["findings_attitude"] / f["conversations"] if f["conversations"] else 0.0
         row["attitude_per_100"] = round(per100, 2)
         cats = {"业务类": f["findings_business"], "能力类": f["findings_skill"], "态度类": f["findings_attitude"]}

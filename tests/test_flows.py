@@ -1,5 +1,6 @@
 """The Prefect flows run the same library functions and leave the same database."""
 
+from pathlib import Path
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
@@ -76,6 +77,10 @@ def test_nightly_records_its_run_and_publishes_a_summary_artifact(tmp_path, chat
     assert list((tmp_path / "archive").rglob("day.jsonl"))
     assert (tmp_path / "rejected" / "notes.txt.reason.txt").exists()
     assert list((tmp_path / "outbox").glob("scorecard-*.xlsx"))
+    # and the leads' reports for the period: the team (all shops, and each shop) and each agent
+    folder = Path(r["reports"]["folder"])
+    names = {p.name for p in folder.iterdir()}
+    assert {"团队报告-全部店铺.html", "团队报告-全部店铺.xlsx"} <= names and not any(n.startswith(".tmp") for n in names)
     con = store.connect(db)
     (flow_name, status, summary), = con.execute("SELECT flow, status, summary FROM runs").fetchall()
     con.close()

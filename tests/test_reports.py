@@ -31,6 +31,11 @@ def sample_db(tmp_path_factory):
          "sku": "YX-羽绒服-黑-L"},
         {"conversation_id": "zz-01", "ts": "2026-11-20 10:00:20", "role": "agent", "agent_id": "衣选:小雅", "shop_id": "衣选服饰",
          "text": "=HYPERLINK(\"http://evil\") 您拍个照片发过来"},
+        # a flagged agent message (不议价: forbidden_phrase) that starts like a formula
+        {"conversation_id": "zz-02", "ts": "2026-11-21 10:00:00", "role": "customer", "customer_id": "tb_y", "shop_id": "衣选服饰",
+         "text": "能便宜点吗"},
+        {"conversation_id": "zz-02", "ts": "2026-11-21 10:00:20", "role": "agent", "agent_id": "衣选:小雅", "shop_id": "衣选服饰",
+         "text": "@SUM(1+1) 不议价哦"},
     ]
     ingest_paths(con, [SAMPLE_DIR / "chats.jsonl", SAMPLE_DIR / "orders.jsonl", write_jsonl(d / "h.jsonl", hostile)])
     inspect(con)
@@ -44,21 +49,21 @@ def test_scorecard_workbook_reads_back_formatted(sample_db):
     r = runner.invoke(app, ["scorecard", "--period", "2026-11", "--db", str(db), "--format", "xlsx", "--out", str(out)])
     assert r.exit_code == 0, r.output
     wb = load_workbook(out)
-    assert wb.sheetnames[:3] == ["绩效考核 2026-11", "指标说明", "问题明细"]
-    ws = wb["绩效考核 2026-11"]
+    assert wb.sheetnames == ["汇总", "计分", "明细", "示例", "指标说明"]
+    ws = wb["汇总"]
     head = [c.value for c in ws[1]]
     col = {h: i for i, h in enumerate(head)}
     row2 = [c for c in ws[2]]
     assert row2[col["付款转化率"]].number_format == "0.0%"
     assert row2[col["应发工资"]].number_format == '"¥"#,##0.00'
     assert {ws.cell(i, col["岗位"] + 1).value for i in range(2, ws.max_row + 1)} <= {"售前", "售后"}
-    assert any(h.startswith("得分·") for h in head)
+    assert row2[col["平均首响(秒)"]].number_format == '0.0" 秒"'
     # every column is at least as wide as its Chinese header
     for c in ws[1]:
         assert ws.column_dimensions[c.column_letter].width >= display_width(c.value), c.value
     ind = wb["指标说明"]
     assert "越高越好" in {c.value for c in ind["C"]} and "付款转化率" in {c.value for c in ind["B"]}
-    fs = wb["问题明细"]
+    fs = wb["明细"]
     cells = [c.value for row in fs.iter_rows(min_row=2) for c in row if isinstance(c.value, str)]
     assert cells and not any(v.startswith(("=", "+", "-", "@")) for v in cells)
     assert not any("13812345678" in v or "文三路" in v for v in cells)
@@ -103,4 +108,68 @@ def test_team_workbook_has_its_sheets(sample_db):
     db, d = sample_db
     out = d / "team.xlsx"
     assert runner.invoke(app, ["report", "team", "--period", "2026-11", "--db", str(db), "--out", str(out)]).exit_code == 0
-    assert load_workbook(out).sheetnames == ["考核", "问题明细", "询单流失", "指标说明"]
+    assert load_workbook(out).sheetnames == ["汇总", "计分", "明细", "示例", "询单流失", "售后问题", "指标说明"]
+
+
+def test_team_workbook_values_equal_the_sql(sample_db):
+    """Read back with openpyxl: 汇总 equals the scorecard, 计分 adds up to each total, 明细 is
+    the findings layer row for row, 示例 marks the flagged message, every table has an
+    autofilter, and no cell from chat text can start a formula."""
+    from qc.scorecard import scorecard
+
+    db, d = sample_db
+    out = d / "team2.xlsx"
+    assert runner.invoke(app, ["report", "team", "--period", "2026-11", "--db", str(db), "--out", str(out)]).exit_code == 0
+    wb = load_workbook(out)
+    con = store.open_reader(db)
+    try:
+        rows = {r["agent_id"]: r for r in scorecard(con, "2026-11")}
+        n_findings = con.execute("SELECT count(*) FROM findings WHERE strftime(day, '%Y-%m') = '2026-11'").fetchone()[0]
+    finally:
+        con.close()
+    ws = wb["汇总"]
+    head = [c.value for c in ws[1]]
+    got = {r[0]: dict(zip(head, r)) for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert set(got) == set(rows)
+    for a, r in rows.items():
+        assert got[a]["付款转化率"] == pytest.approx(r["payment_conversion"]) if r["payment_conversion"] is not None else True
+        assert got[a]["总分"] == pytest.approx(r["total_points"]) and got[a]["应发工资"] == pytest.approx(r["pay"])
+        assert isinstance(got[a]["接待人数(会话)"], int)              # numbers stored as numbers
+    pts = wb["计分"]
+    ph = [c.value for c in pts[1]]
+    sums = collections.defaultdict(float)
+    for r in pts.iter_rows(min_row=2, values_only=True):
+        d_ = dict(zip(ph, r))
+        sums[d_["客服"]] += d_["得分×权重"]
+    for a, r in rows.items():
+        assert sums[a] == pytest.approx(r["total_points"]), a
+    det = wb["明细"]
+    assert det.max_row - 1 == n_findings
+    ex = wb["示例"]
+    assert any(r[7] == "◀" for r in ex.iter_rows(min_row=2, values_only=True))
+    for name in ("汇总", "计分", "明细", "示例", "询单流失", "售后问题"):
+        assert wb[name].auto_filter.ref and wb[name].freeze_panes, name
+    cells = [c.value for ws_ in wb for row in ws_.iter_rows(min_row=2) for c in row if isinstance(c.value, str)]
+    assert not any(v.startswith(("=", "+", "-", "@")) for v in cells)
+    assert any("@SUM(1+1) 不议价哦" in v for v in cells)    # the hostile text is there, neutralised
+    assert not any("13812345678" in v for v in cells)
+
+
+def test_outbox_reports_for_every_shop_and_agent(sample_db, tmp_path):
+    from qc.reports import write_outbox
+
+    db, _ = sample_db
+    con = store.open_reader(db)
+    try:
+        r = write_outbox(con, "2026-11", tmp_path)
+        first = sorted(p.name for p in (tmp_path / "2026-11").iterdir())
+        again = write_outbox(con, "2026-11", tmp_path)      # the next night replaces the same files
+    finally:
+        con.close()
+    assert sorted(p.name for p in (tmp_path / "2026-11").iterdir()) == first and again["files"] == r["files"]
+    assert "团队报告-衣选服饰.html" in first and "团队报告-衣选服饰.xlsx" in first and "团队报告-全部店铺.html" in first
+    assert "客服报告-衣选_小雅.html" in first and r["agents"] >= 15 and r["shops"] == 4
+    assert r["files"] == 2 * (r["shops"] + 1) + r["agents"]
+    shop = (tmp_path / "2026-11" / "团队报告-衣选服饰.html").read_text(encoding="utf-8")
+    assert "衣选:小雅" in shop and "果乐:阿强" not in shop
+    assert load_workbook(tmp_path / "2026-11" / "团队报告-衣选服饰.xlsx").sheetnames[0] == "汇总"

@@ -191,3 +191,8 @@ def test_user_add_cli(db):
     assert (u.role, u.team) == ("lead", "衣选服饰")
     stored = Journal.open(db).query("SELECT pw_hash FROM users WHERE name = 'lead2'")[0][0]
     assert stored.startswith("scrypt$") and "long-enough-pw" not in stored
+
+
+def test_qc_web_refuses_a_missing_database(tmp_path):
+    r = run("web", "--db", str(tmp_path / "nope.duckdb"))
+    assert r.exit_code == 2 and "数据库文件不存在" in r.output

@@ -81,12 +81,16 @@ class WorkCopy:
     def start(self, wait_s: float | None = None) -> None:
         """Make the first copy (waiting for a running writer up to wait_s), then sync in
         the background."""
-        for old in self.dir.glob("work-*.duckdb*"):
+        if self._current is None:
+            self.first_copy(wait_s)
+        self._thread = threading.Thread(target=self._loop, name="qc-web-sync", daemon=True)
+        self._thread.start()
+
+    def first_copy(self, wait_s: float | None = None) -> None:
+        for old in self.dir.glob("work-*.duckdb*"):      # left by a console that was killed
             old.unlink(missing_ok=True)
         if not self.sync(force=True, wait_s=store.LOCK_WAIT_S if wait_s is None else wait_s):
             raise store.DatabaseBusy(f"{self.db}: 数据库正忙，无法建立控制台副本 (busy: could not make the console's copy)")
-        self._thread = threading.Thread(target=self._loop, name="qc-web-sync", daemon=True)
-        self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
