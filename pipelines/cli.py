@@ -21,13 +21,28 @@ def register(app: typer.Typer) -> None:
         db: Optional[str] = typer.Option(None, "--db", help="DuckDB 文件"),
         date: Optional[str] = typer.Option(None, "--date", help="YYYY-MM-DD"),
         all_: bool = typer.Option(False, "--all", help="质检全部会话"),
+        task_runner: str = typer.Option("local", "--task-runner", help="local | dask (partitions on a Dask cluster)"),
+        dask_address: Optional[str] = typer.Option(None, "--dask-address", help="tcp://host:8786 (default: a LocalCluster)"),
+        workers: int = typer.Option(2, "--workers", min=1, help="LocalCluster 进程数 (worker processes)"),
+        tasks: Optional[int] = typer.Option(None, "--tasks", min=1, help="分区任务数 (default: 2 per worker)"),
     ):
-        """质检 flow (the `inspect` flow)."""
+        """质检 flow (the `inspect` flow); `--task-runner dask` runs it in partitions on Dask."""
         import json
 
-        from pipelines.inspect_flow import inspect_flow
+        from qc.errors import QCError
 
-        print(json.dumps(inspect_flow(db=db, date=date, all_=all_), ensure_ascii=False))
+        if task_runner == "local":
+            from pipelines.inspect_flow import inspect_flow
+
+            print(json.dumps(inspect_flow(db=db, date=date, all_=all_), ensure_ascii=False))
+            return
+        if task_runner != "dask":
+            raise QCError(f"--task-runner {task_runner!r}: local 或 dask (one of local, dask)")
+        from pipelines.inspect_flow import dask_runner, inspect_partitioned_flow
+
+        n = tasks or 2 * (workers if not dask_address else 4)
+        flow_ = inspect_partitioned_flow.with_options(task_runner=dask_runner(dask_address, workers))
+        print(json.dumps(flow_(db=db, date=date, all_=all_, tasks=n), ensure_ascii=False, default=str))
 
     @flow_app.command("nightly")
     def nightly_cmd(

@@ -409,9 +409,11 @@ TEMP_TABLES = ("bm", "bmf", "mm", "scope_orders", "rule_results", "ack_norm")
 
 
 def inspect(con, day: date | str | None = None, all_: bool = False, config: Config | None = None,
-            rules: tuple[Rule, ...] | None = None, use_models: bool = True, progress=None) -> InspectReport:
+            rules: tuple[Rule, ...] | None = None, use_models: bool = True, progress=None,
+            models: Models | None = None) -> InspectReport:
     """Inspect the conversations in scope and replace their rule findings. Idempotent.
-    `progress(stage_name)` is called as each stage starts (the CLI's progress bar)."""
+    `progress(stage_name)` is called as each stage starts (the CLI's progress bar). `models`:
+    classifiers already loaded (a worker inspecting many partitions loads them once)."""
     config = config or load_config()
     rules = rules or RULES
     t0 = time.perf_counter()
@@ -439,7 +441,7 @@ def inspect(con, day: date | str | None = None, all_: bool = False, config: Conf
     stage("flags", flag_messages, con)
     # (loading the models in a thread beside the DuckDB stages was tried: on two cores the
     # unpickling slowed batch and match by as much as it saved)
-    models = stage("classify", classify, con, use_models, rep.notes)
+    models = stage("classify", classify, con, use_models, rep.notes, models)
     rep.models = dict(models.tags)
     rep.by_rule = stage("rules", run_rules, con, rules, config, models, versions, stages)
     rep.findings = sum(rep.by_rule.values())
