@@ -46,10 +46,21 @@ def display_width(s) -> int:
 # --------------------------------------------------------------------------- workbook
 
 
-def _fit(ws, min_w=8, max_w=60):
-    for col in ws.columns:
-        w = max(display_width(c.value if not isinstance(c.value, float) else f"{c.value:,.2f}") for c in col)
-        ws.column_dimensions[col[0].column_letter].width = max(min_w, min(max_w, w + 2))
+def _fit(ws, min_w=8, max_w=60, sample=2000):
+    """Widths that fit Chinese text (display width, CJK = 2): the header and the first
+    `sample` rows decide (a month's 明细 has tens of thousands; the widest are seen early)."""
+    from itertools import islice
+
+    widths: dict[int, int] = {}
+    for row in islice(ws.iter_rows(values_only=True), sample + 1):
+        for i, v in enumerate(row):
+            w = display_width(v if not isinstance(v, float) else f"{v:,.2f}")
+            if w > widths.get(i, 0):
+                widths[i] = w
+    from openpyxl.utils import get_column_letter
+
+    for i, w in widths.items():
+        ws.column_dimensions[get_column_letter(i + 1)].width = max(min_w, min(max_w, w + 2))
 
 
 def _header(ws, names):
