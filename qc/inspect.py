@@ -377,6 +377,40 @@ def run_rules(con, rules: tuple[Rule, ...], config: Config, models: Models, vers
     return by_rule
 
 
+# Labels whose higher probability raises a finding, with the rule parameter that is their bar.
+RISK_LABELS = {"complaint": ("customer", "missing_apology", "complaint_threshold"),
+               "bargain": ("customer", "bargain_followup_late", "bargain_threshold"),
+               "rude": ("agent", "rude_tone", "threshold")}
+NEAR_MISS_FLOOR = 0.5
+
+
+def near_miss_bars(config: Config, models: Models, versions: dict[str, str]) -> dict[str, float]:
+    """The threshold in effect for each risk label (only where its model ran)."""
+    from .rules import BY_ID
+
+    out = {}
+    for label, (_, rule_id, param) in RISK_LABELS.items():
+        if rule_id in BY_ID and config.rule_enabled(rule_id):
+            task = BY_ID[rule_id].model_params.get(param, (None,))[0]
+            if task in models.loaded:
+                out[label] = float(rule_params(BY_ID[rule_id], config, models, versions)[param])
+    return out
+
+
+def store_near_misses(con, run_id: int, bars: dict[str, float]) -> int:
+    """Stage part of `write`: replace the scope's near misses (p in [0.5, threshold))."""
+    con.execute("DELETE FROM model_near_misses WHERE conversation_id IN (SELECT conversation_id FROM scope_conv)")
+    parts, params = [], []
+    for label, bar in bars.items():
+        role = RISK_LABELS[label][0]
+        parts.append(f"SELECT conversation_id, seq, '{label}', m_{label}, ?::DOUBLE, ?::BIGINT FROM bmf "
+                     f"WHERE role = '{role}' AND m_{label} >= {NEAR_MISS_FLOOR} AND m_{label} < ?")
+        params += [bar, run_id, bar]
+    if not parts:
+        return 0
+    return con.execute("INSERT INTO model_near_misses " + " UNION ALL ".join(parts), params).fetchall()[0][0]
+
+
 def store_findings(con, run_id: int) -> int:
     """Stage `write`: replace the scope's rule findings with `rule_results`. The finding id
     is (conversation, rule, the flagged message's identity, key): the message's content key,
@@ -445,12 +479,14 @@ def inspect(con, day: date | str | None = None, all_: bool = False, config: Conf
     rep.models = dict(models.tags)
     rep.by_rule = stage("rules", run_rules, con, rules, config, models, versions, stages)
     rep.findings = sum(rep.by_rule.values())
+    bars = near_miss_bars(config, models, versions)
 
     if progress:
         progress("write")
     t = time.perf_counter()
     with store.transaction(con):
         store_findings(con, run_id)
+        store_near_misses(con, run_id, bars)
         point("inspect.findings_written")
         stages["write"] = time.perf_counter() - t
         stages["total"] = time.perf_counter() - t0

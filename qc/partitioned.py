@@ -13,6 +13,7 @@ Layout of a stage folder (shared storage for a remote cluster):
     conversations/shop_id=…/day=…/*.parquet  one row per conversation in scope (with updated_run)
     orders/shop_id=…/*.parquet               one row per order of a shop in scope
     results/part-<n>.parquet                 one row per finding, written by worker task n
+    results/part-<n>.near.parquet            one row per model near miss (qc/inspect.py), task n
 """
 
 from __future__ import annotations
@@ -88,10 +89,12 @@ def inspect_partitions(stage_dir, parts: list[list[str]], out, use_models: bool 
 
         rep = inspect(con, all_=True, use_models=use_models, models=_models(use_models))
         Path(out).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(str(out) + ".tmp")
-        con.execute(f"COPY (SELECT * FROM findings) TO '{_q(tmp)}' (FORMAT parquet)")
-        tmp.replace(out)                    # a result file is whole or absent
-        return {"out": str(out), "partitions": len(parts), "conversations": rep.conversations,
+        near = Path(str(out).removesuffix(".parquet") + ".near.parquet")
+        for sql, path in (("SELECT * FROM model_near_misses", near), ("SELECT * FROM findings", Path(out))):
+            tmp = Path(str(path) + ".tmp")
+            con.execute(f"COPY ({sql}) TO '{_q(tmp)}' (FORMAT parquet)")
+            tmp.replace(path)               # a result file is whole or absent; findings last
+        return {"out": str(out), "near_misses": str(near), "partitions": len(parts), "conversations": rep.conversations,
                 "messages": rep.messages, "findings": rep.findings, "models": rep.models, "notes": rep.notes,
                 "seconds": round(time.perf_counter() - t0, 3)}
     finally:
@@ -123,6 +126,11 @@ def merge_results(con, stage_dir, results: list[dict]) -> InspectReport:
         if files:
             con.execute("INSERT INTO findings SELECT * REPLACE (?::BIGINT AS run_id, now() AS created_at) "
                         "FROM read_parquet(?) WHERE source = 'rule'", [run_id, files])
+        con.execute("DELETE FROM model_near_misses WHERE conversation_id IN (SELECT conversation_id FROM stage_conv)")
+        near = [r["near_misses"] for r in results if r.get("near_misses")]
+        if near:
+            con.execute("INSERT INTO model_near_misses SELECT * REPLACE (?::BIGINT AS run_id) FROM read_parquet(?)",
+                        [run_id, near])
         rep.findings = con.execute("SELECT count(*) FROM findings WHERE run_id = ?", [run_id]).fetchone()[0]
         rep.by_rule = dict(con.execute("SELECT rule_id, count(*) FROM findings WHERE run_id = ? GROUP BY 1 ORDER BY 1",
                                        [run_id]).fetchall())

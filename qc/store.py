@@ -270,6 +270,24 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE reviews ADD COLUMN decision_id VARCHAR;
         """,
     ),
+    (
+        10,
+        "model_near_misses (classifier uncertainty, for the spot-check draw)",
+        """
+        -- one row per message whose model probability for a finding-raising label (complaint,
+        -- bargain, rude) reached 0.5 but stayed under the rule's threshold: the chats a model was
+        -- unsure about, which the console's 抽检 draws as risk picks. Replaced per inspected
+        -- conversation, like the rule findings.
+        CREATE TABLE model_near_misses (
+            conversation_id VARCHAR NOT NULL,
+            seq             BIGINT NOT NULL,
+            label           VARCHAR NOT NULL,
+            p               DOUBLE NOT NULL,
+            threshold       DOUBLE NOT NULL,
+            run_id          BIGINT
+        );
+        """,
+    ),
 ]
 
 

@@ -13,6 +13,7 @@ from qc.paths import SAMPLE_DIR
 from .conftest import write_jsonl
 
 FINDING = "SELECT * EXCLUDE (run_id, created_at) FROM findings ORDER BY finding_id"
+NEAR = "SELECT * EXCLUDE (run_id) FROM model_near_misses ORDER BY ALL"
 
 
 def sample(db):
@@ -26,9 +27,10 @@ def single(tmp_path_factory):
     con = sample(tmp_path_factory.mktemp("single") / "s.duckdb")
     inspect(con)
     rows = con.execute(FINDING).fetchall()
+    near = con.execute(NEAR).fetchall()
     con.close()
-    assert len(rows) > 100
-    return rows
+    assert len(rows) > 100 and near
+    return rows, near
 
 
 def test_partitioned_flow_on_a_local_dask_cluster_matches_single_process(tmp_path, single):
@@ -42,7 +44,8 @@ def test_partitioned_flow_on_a_local_dask_cluster_matches_single_process(tmp_pat
     assert len(r["tasks"]) == 4 and sum(t["partitions"] for t in r["tasks"]) >= 20
     con = store.connect(db)
     try:
-        assert con.execute(FINDING).fetchall() == single
+        assert con.execute(FINDING).fetchall() == single[0]
+        assert con.execute(NEAR).fetchall() == single[1]
         assert con.execute("SELECT count(*) FROM conversations WHERE needs_inspection").fetchone()[0] == 0
         assert con.execute("SELECT status, scope FROM inspect_runs").fetchall() == [("finished", "pending (partitioned: 4 tasks)")]
     finally:

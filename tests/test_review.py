@@ -169,7 +169,17 @@ def test_spot_check_draw_rate_risk_and_determinism(db):
             assert sum(1 for r in rows if r["agent_id"] == agent and r["why"] == "risk") <= 1
         for r in rows:
             if r["why"] == "risk":
-                assert (r["max_gap"] is not None and 48 <= r["max_gap"] < 60) or r["last_role"] == "customer"
+                assert ((r["max_gap"] is not None and 48 <= r["max_gap"] < 60) or r["last_role"] == "customer"
+                        or r["nm_label"] is not None)
+        # classifier uncertainty: the inspection kept the messages scored in [0.5, threshold)
+        near = con.execute("SELECT label, p, threshold FROM model_near_misses").fetchall()
+        assert near and all(0.5 <= p < t for _, p, t in near)
+        assert {l for l, _, _ in near} <= {"complaint", "bargain", "rude"}
+        risky = q.sample(con, qcu, "2026-11-02", 0.0, 50, 48, 60)
+        uncertain = con.execute("""SELECT DISTINCT n.conversation_id FROM model_near_misses n JOIN conversations c
+                                   USING (conversation_id) WHERE c.day = '2026-11-02' AND NOT EXISTS
+                                   (SELECT 1 FROM findings f WHERE f.conversation_id = n.conversation_id)""").fetchall()
+        assert {c for (c,) in uncertain} <= {r["conversation_id"] for r in risky}
         # an agent's scope: their own conversations only
         mine = q.sample(con, User("a", "agent", agent_id="衣选:小雅"), "2026-11-02", 1.0, 0, 48, 60)
         assert mine and all(r["agent_id"] == "衣选:小雅" for r in mine)

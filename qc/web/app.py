@@ -95,7 +95,8 @@ def create_app(db: str | Path, config: Config | None = None, sync_s: float = 2.0
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
     env.globals.update(SEV_ZH=SEV_ZH, STATUS_ZH=STATUS_ZH, ROLE_ZH=ROLE_ZH, RULE_ZH=RULE_ZH, ACTION_ZH=ACTION_ZH,
-                       GROUP_ZH=q.STATUS_GROUP_ZH, SEVERITIES=SEVERITIES, CATEGORIES=CATEGORIES, RULES=RULES)
+                       GROUP_ZH=q.STATUS_GROUP_ZH, SEVERITIES=SEVERITIES,
+                       LABEL_ZH={"complaint": "投诉", "bargain": "议价", "rude": "不耐烦"}, CATEGORIES=CATEGORIES, RULES=RULES)
 
     def fmt_gap(s):
         if s is None:

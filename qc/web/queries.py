@@ -192,8 +192,10 @@ def choices(cur, user: User) -> dict[str, list]:
 def sample(cur, user: User, day: str, rate: float, risk_per_agent: int, near_limit_s: float, limit_s: float) -> list[dict]:
     """One row per unflagged conversation drawn for a spot check on `day`: `rate` of each
     agent's unflagged conversations at random (seeded by the day: the same draw for every
-    reviewer), plus `risk_per_agent` near misses per agent — a reply that took between
-    near_limit_s and limit_s, or a conversation that ends on the customer's message."""
+    reviewer), plus `risk_per_agent` near misses per agent, the most uncertain first: a
+    classifier that scored a message at 0.5 or more but under the rule's threshold
+    (model_near_misses, ranked by p / threshold), a reply that took between near_limit_s and
+    limit_s, or a conversation that ends on the customer's message."""
     s, p = conv_scope_sql(user)
     rows = cur.execute(
         f"""
@@ -210,27 +212,34 @@ def sample(cur, user: User, day: str, rate: float, risk_per_agent: int, near_lim
                   FROM messages WHERE day = ?::DATE AND conversation_id IN (SELECT conversation_id FROM unflagged)
                   WINDOW w AS (PARTITION BY conversation_id ORDER BY seq))
             GROUP BY conversation_id
+        ), nm AS (     -- one row per conversation: its most uncertain model call
+            SELECT conversation_id, arg_max(label, p / threshold) AS nm_label, arg_max(p, p / threshold) AS nm_p,
+                   max(p / threshold) AS nm_ratio
+            FROM model_near_misses WHERE conversation_id IN (SELECT conversation_id FROM unflagged)
+            GROUP BY conversation_id
         ), ranked AS (
-            SELECT u.*, g.max_gap, g.last_role,
+            SELECT u.*, g.max_gap, g.last_role, nm.nm_label, nm.nm_p, nm.nm_ratio,
                    row_number() OVER (PARTITION BY u.agent_id ORDER BY hash(u.conversation_id || ?)) AS rnd,
                    count(*) OVER (PARTITION BY u.agent_id) AS n,
-                   (g.max_gap >= ? AND g.max_gap < ?) OR g.last_role = 'customer' AS near_miss
-            FROM unflagged u LEFT JOIN gaps g USING (conversation_id)
+                   coalesce((g.max_gap >= ? AND g.max_gap < ?) OR g.last_role = 'customer' OR nm.nm_ratio IS NOT NULL,
+                            false) AS near_miss
+            FROM unflagged u LEFT JOIN gaps g USING (conversation_id) LEFT JOIN nm USING (conversation_id)
         ), random_pick AS (
             SELECT *, 'random' AS why FROM ranked WHERE rnd <= ceil(n * ?)
         ), risk_pick AS (
             SELECT *, 'risk' AS why FROM (
-                SELECT *, row_number() OVER (PARTITION BY agent_id ORDER BY coalesce(max_gap, 0) DESC, conversation_id) AS rr
+                SELECT *, row_number() OVER (PARTITION BY agent_id ORDER BY coalesce(nm_ratio, 0) DESC,
+                                                                         coalesce(max_gap, 0) DESC, conversation_id) AS rr
                 FROM ranked WHERE near_miss AND conversation_id NOT IN (SELECT conversation_id FROM random_pick))
             WHERE rr <= ?
         )
-        SELECT conversation_id, agent_id, shop_id, n_messages, max_gap, last_role, why FROM random_pick
+        SELECT conversation_id, agent_id, shop_id, n_messages, max_gap, last_role, nm_label, nm_p, why FROM random_pick
         UNION ALL
-        SELECT conversation_id, agent_id, shop_id, n_messages, max_gap, last_role, why FROM risk_pick
+        SELECT conversation_id, agent_id, shop_id, n_messages, max_gap, last_role, nm_label, nm_p, why FROM risk_pick
         ORDER BY agent_id, why DESC, conversation_id
         """,
         [day] + p + [day, day, near_limit_s, limit_s, rate, risk_per_agent]).fetchall()
-    keys = ("conversation_id", "agent_id", "shop_id", "n_messages", "max_gap", "last_role", "why")
+    keys = ("conversation_id", "agent_id", "shop_id", "n_messages", "max_gap", "last_role", "nm_label", "nm_p", "why")
     return [dict(zip(keys, r)) for r in rows]
 
 
