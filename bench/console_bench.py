@@ -98,9 +98,9 @@ def main():
         out["decide_ms"] = round((time.perf_counter() - t) * 1000, 1)
     out["db_mb"] = round(db.stat().st_size / 2**20, 1)
     print(json.dumps(out, ensure_ascii=False, indent=2))
-    res = ROOT / "bench" / "results"
-    res.mkdir(exist_ok=True)
-    (res / "console.json").write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    from results_io import save
+
+    save("console", out)
 
 
 if __name__ == "__main__":

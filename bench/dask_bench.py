@@ -92,9 +92,9 @@ def main():
     for r in out["runs"]:
         r["speedup_vs_1_worker"] = round(one["seconds"] / r["seconds"], 2) if one else None
     print(json.dumps(out, indent=1))
-    res = ROOT / "bench" / "results"
-    res.mkdir(exist_ok=True)
-    (res / "dask.json").write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    from results_io import save
+
+    save("dask", out)
 
 
 if __name__ == "__main__":

@@ -69,6 +69,8 @@ def forbidden_hit(text: str, plist: list[str], allow: list[str]) -> bool:
 
 
 def one_apart(a: str, b: str) -> bool:
+    # the analyst writes their own (tools/sample has the same test for the generator): the
+    # baseline must not borrow qc code, or it would not be a baseline
     if a == b:
         return True
     if abs(len(a) - len(b)) > 1:

@@ -135,10 +135,9 @@ def main():
     results = [one_size(s.strip(), a.repeat, not a.no_naive, work) for s in a.sizes.split(",")]
     meta = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "python": platform.python_version(),
             "date": time.strftime("%Y-%m-%d")}
-    res = ROOT / "bench" / "results"
-    res.mkdir(exist_ok=True)
-    (res / "night.json").write_text(json.dumps({"meta": meta, "results": results}, ensure_ascii=False, indent=2) + "\n",
-                                    encoding="utf-8")
+    from results_io import save
+
+    save("night", {"meta": meta, "results": results})
     print("| size | messages | ingest msg/s | inspect msg/s | scorecard s | night msg/s | µs/msg | peak RSS MB | DB MB | naive s | × naive |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:

@@ -95,9 +95,9 @@ def main():
     out["outbox_s"] = round(time.perf_counter() - t, 2)
     out["outbox_files"] = r["files"]
     print(json.dumps(out, ensure_ascii=False, indent=2))
-    res = ROOT / "bench" / "results"
-    res.mkdir(exist_ok=True)
-    (res / "reports.json").write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    from results_io import save
+
+    save("reports", out)
 
 
 if __name__ == "__main__":
