@@ -46,81 +46,102 @@ def display_width(s) -> int:
 # --------------------------------------------------------------------------- workbook
 
 
-def _fit(ws, min_w=8, max_w=60, sample=2000):
-    """Widths that fit Chinese text (display width, CJK = 2): the header and the first
-    `sample` rows decide (a month's 明细 has tens of thousands; the widest are seen early)."""
-    from itertools import islice
+def number_format(key) -> str | None:
+    """Excel shows 56.0% and ¥1,299.00 and 26.4 秒, not 0.56 and 1299 and 26.4."""
+    if key in PERCENT:
+        return "0.0%"
+    if key in MONEY:
+        return '"¥"#,##0.00'
+    if key in SECONDS:
+        return '0.0" 秒"'
+    if key in RATIO:
+        return "0.00"
+    if key in POINTS:
+        return "0.0"
+    return None
 
-    widths: dict[int, int] = {}
-    for row in islice(ws.iter_rows(values_only=True), sample + 1):
-        for i, v in enumerate(row):
-            w = display_width(v if not isinstance(v, float) else f"{v:,.2f}")
-            if w > widths.get(i, 0):
-                widths[i] = w
+
+class Fmt:
+    """A value with its own number format (a column whose rows differ: 计分's 数值)."""
+
+    __slots__ = ("value", "fmt")
+
+    def __init__(self, value, fmt):
+        self.value, self.fmt = value, fmt
+
+
+def write_sheet(wb, title: str, header: list[str], rows: list[list], formats: dict[int, str] | None = None,
+                freeze: str = "A2", max_w: int = 60, table: bool = True, sample: int = 2000):
+    """One sheet of a write-only workbook (openpyxl streams the rows: a month's 明细 of tens of
+    thousands of findings saves in a fraction of the time). Widths fit Chinese text (display
+    width, CJK = 2) from the header and the first `sample` rows; a formatted, frozen header;
+    an autofilter over the table; number formats per column (`formats`: index -> format) or
+    per cell (Fmt). Values are written as given: callers pass chat text through for_sheet."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    for i, w in widths.items():
-        ws.column_dimensions[get_column_letter(i + 1)].width = max(min_w, min(max_w, w + 2))
-
-
-def _header(ws, names):
-    from openpyxl.styles import Alignment, Font, PatternFill
-
-    ws.append(list(names))
-    for c in ws[ws.max_row]:
-        c.font = Font(bold=True)
-        c.fill = PatternFill("solid", fgColor="DDEBF7")
-        c.alignment = Alignment(vertical="center")
-
-
-def _format(cell, key):
-    if key in PERCENT:
-        cell.number_format = "0.0%"
-    elif key in MONEY:
-        cell.number_format = '"¥"#,##0.00'
-    elif key in SECONDS:
-        cell.number_format = '0.0" 秒"'
-    elif key in RATIO:
-        cell.number_format = "0.00"
-    elif key in POINTS:
-        cell.number_format = "0.0"
-
-
-def _table(ws, freeze="A2"):
-    ws.freeze_panes = freeze
-    if ws.max_row >= 1 and ws.max_column >= 1:
-        ws.auto_filter.ref = ws.dimensions
+    formats = formats or {}
+    ws = wb.create_sheet(title)
+    widths = [display_width(h) for h in header]
+    for row in rows[:sample]:
+        for i, v in enumerate(row):
+            v = v.value if isinstance(v, Fmt) else v
+            w = display_width(f"{v:,.2f}" if isinstance(v, float) else v)
+            if i >= len(widths):
+                widths.append(w)
+            elif w > widths[i]:
+                widths[i] = w
+    for i, w in enumerate(widths):
+        ws.column_dimensions[get_column_letter(i + 1)].width = max(8, min(max_w, w + 2))
+    if freeze:
+        ws.freeze_panes = freeze
+    bold, fill, middle = Font(bold=True), PatternFill("solid", fgColor="DDEBF7"), Alignment(vertical="center")
+    head = []
+    for h in header:
+        c = WriteOnlyCell(ws, value=h)
+        c.font, c.fill, c.alignment = bold, fill, middle
+        head.append(c)
+    ws.append(head)
+    for row in rows:
+        out = []
+        for i, v in enumerate(row):
+            fmt = v.fmt if isinstance(v, Fmt) else formats.get(i)
+            v = v.value if isinstance(v, Fmt) else v
+            if fmt and not isinstance(v, str):
+                c = WriteOnlyCell(ws, value=v)
+                c.number_format = fmt
+                out.append(c)
+            else:
+                out.append(v)
+        ws.append(out)
+    if table and header:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
     return ws
+
+
+def new_workbook():
+    from openpyxl import Workbook
+
+    return Workbook(write_only=True)
 
 
 def scorecard_sheet(wb, rows: list[dict], period: str, title: str = "汇总"):
     """汇总: one row per agent — KPIs, quality, points, pay, quadrant and the bars it was judged by."""
-    ws = wb.create_sheet(title)
     keys = [k for k, _ in COLUMNS]
     names = [zh for _, zh in COLUMNS] + ["合格线(总分/满分)", "合适线(态度类/百会话)", "态度类/百会话"]
-    _header(ws, names)
+    data = []
     for r in rows:
-        vals = []
-        for k in keys:
-            v = r.get(k)
-            if k == "role_group":
-                v = ROLE_ZH.get(v, v)
-            vals.append(for_sheet(v))
-        vals += [r.get("qualified_bar"), r.get("fitting_bar"), r.get("attitude_per_100")]
-        ws.append(vals)
-        for c, k in zip(ws[ws.max_row], keys + ["pay_share", None, None]):
-            if k:
-                _format(c, k)
-    _table(ws, "B2")
-    _fit(ws)
-    return ws
+        vals = [for_sheet(ROLE_ZH.get(r.get(k), r.get(k)) if k == "role_group" else r.get(k)) for k in keys]
+        data.append(vals + [r.get("qualified_bar"), r.get("fitting_bar"), r.get("attitude_per_100")])
+    formats = {i: f for i, k in enumerate(keys + ["pay_share"]) if (f := number_format(k))}
+    return write_sheet(wb, title, names, data, formats, freeze="B2")
 
 
 def points_sheet(wb, rows: list[dict], cfg):
     """计分: one row per (agent, indicator) — the value, the tier points, the weight and
     points × weight, so a lead can check every total by hand (Σ points × weight = 总分)."""
-    ws = wb.create_sheet("计分")
-    _header(ws, ["客服", "店铺", "岗位", "指标", "数值", "得分", "满分", "权重", "得分×权重", "满分×权重"])
+    data = []
     for r in rows:
         card = cfg.scorecards.get(r["role_group"])
         if not card:
@@ -129,36 +150,29 @@ def points_sheet(wb, rows: list[dict], cfg):
             zh, _ = INDICATORS[ind.id]
             pts = (r.get("indicator_points") or {}).get(ind.id)
             val = (r.get("indicator_values") or {}).get(ind.id)
-            ws.append([for_sheet(r["agent_id"]), for_sheet(r["shop_id"]), ROLE_ZH.get(r["role_group"], r["role_group"]), zh,
-                       val, pts, ind.max_points, ind.weight, None if pts is None else pts * ind.weight,
-                       ind.max_points * ind.weight])
-            c = ws.cell(ws.max_row, 5)
-            _format(c, ind.id)
-            if ind.id not in PERCENT | MONEY | SECONDS and isinstance(val, float):
-                c.number_format = "0.00"
-    _table(ws)
-    _fit(ws)
-    return ws
+            fmt = number_format(ind.id) or ("0.00" if isinstance(val, float) else None)
+            data.append([for_sheet(r["agent_id"]), for_sheet(r["shop_id"]), ROLE_ZH.get(r["role_group"], r["role_group"]), zh,
+                         Fmt(val, fmt), pts, ind.max_points, ind.weight, None if pts is None else pts * ind.weight,
+                         ind.max_points * ind.weight])
+    return write_sheet(wb, "计分", ["客服", "店铺", "岗位", "指标", "数值", "得分", "满分", "权重", "得分×权重", "满分×权重"], data)
 
 
 def indicator_sheet(wb, cfg):
-    ws = wb.create_sheet("指标说明")
-    _header(ws, ["岗位", "指标", "方向", "权重", "档次（区间 → 得分）"])
+    data = []
     for name, card in cfg.scorecards.items():
         for ind in card.indicators:
             zh, direction = INDICATORS[ind.id]
             tiers = "；".join(f"{'' if t.min == float('-inf') else t.min}–{'' if t.max == float('inf') else t.max} → {t.points}"
                              for t in ind.tiers)
-            ws.append([ROLE_ZH.get(name, name), zh, "越高越好" if direction > 0 else "越低越好", ind.weight, tiers])
-    ws.append([])
-    ws.append(["评定（合格 × 合适）",
-               "合格：总分/满分不低于本团队（同店铺同岗位）中位数，且不低于 "
-               f"{cfg.qualified_min_share:.0%}；合适：态度类问题每百会话不高于团队中位数，且无高压线"
-               if cfg.quadrant_mode == "relative" else
-               f"合格：总分/满分 ≥ {cfg.qualified_min_share:.0%}；合适：态度类问题每百会话 ≤ "
-               f"{cfg.fitting_max_attitude_per_100}，且无高压线"])
-    _fit(ws, max_w=90)
-    return ws
+            data.append([ROLE_ZH.get(name, name), zh, "越高越好" if direction > 0 else "越低越好", ind.weight, tiers])
+    data.append([])
+    data.append(["评定（合格 × 合适）",
+                 "合格：总分/满分不低于本团队（同店铺同岗位）中位数，且不低于 "
+                 f"{cfg.qualified_min_share:.0%}；合适：态度类问题每百会话不高于团队中位数，且无高压线"
+                 if cfg.quadrant_mode == "relative" else
+                 f"合格：总分/满分 ≥ {cfg.qualified_min_share:.0%}；合适：态度类问题每百会话 ≤ "
+                 f"{cfg.fitting_max_attitude_per_100}，且无高压线"])
+    return write_sheet(wb, "指标说明", ["岗位", "指标", "方向", "权重", "档次（区间 → 得分）"], data, max_w=90, table=False)
 
 
 def period_findings(con, period: str, agent: str | None = None, shop: str | None = None) -> list:
@@ -174,37 +188,30 @@ def period_findings(con, period: str, agent: str | None = None, shop: str | None
 def findings_sheet(wb, con, period: str, agent: str | None = None, shop: str | None = None, limit: int = 20000,
                    fs: list | None = None):
     """明细: one row per finding of the period (at most `limit`, most severe first)."""
-    ws = wb.create_sheet("明细")
-    _header(ws, ["日期", "会话", "消息序号", "客服", "规则", "类别", "严重度", "复核状态", "计入扣分", "问题编号",
-                 "说明", "消息原文（已脱敏）"])
     rows = (fs if fs is not None else period_findings(con, period, agent, shop))[:limit]
     texts = _message_texts(con, rows)
-    for f in rows:
-        ws.append([for_sheet(v) for v in (
-            f.day, f.conversation_id, f.message_seq, f.agent_id, RULES[f.rule_id].name if f.rule_id in RULES else f.rule_id,
-            f.category, SEV_ZH.get(f.severity, f.severity), STATUS_ZH.get(f.review_status, f.review_status),
-            "是" if f.counts else "否", f.finding_id, mask(f.explanation),
-            mask(texts.get((f.conversation_id, f.message_seq), "")))])
-    _table(ws)
-    _fit(ws, max_w=70)
-    return ws
+    data = [[for_sheet(v) for v in (
+        f.day, f.conversation_id, f.message_seq, f.agent_id, RULES[f.rule_id].name if f.rule_id in RULES else f.rule_id,
+        f.category, SEV_ZH.get(f.severity, f.severity), STATUS_ZH.get(f.review_status, f.review_status),
+        "是" if f.counts else "否", f.finding_id, mask(f.explanation),
+        mask(texts.get((f.conversation_id, f.message_seq), "")))] for f in rows]
+    return write_sheet(wb, "明细", ["日期", "会话", "消息序号", "客服", "规则", "类别", "严重度", "复核状态", "计入扣分",
+                                  "问题编号", "说明", "消息原文（已脱敏）"], data, {0: "yyyy-mm-dd"}, max_w=70)
 
 
 def examples_sheet(wb, con, fs: list, n: int = 20):
     """示例: the n worst findings that count, each with its message in context (two before,
     one after); one row per message, the flagged one marked."""
-    ws = wb.create_sheet("示例")
-    _header(ws, ["示例", "规则", "严重度", "会话", "消息序号", "角色", "消息（已脱敏）", "被标记", "说明"])
+    data = []
     for i, (f, lines) in enumerate(_example_contexts(con, fs, n), start=1):
         rule = RULES[f.rule_id].name if f.rule_id in RULES else f.rule_id
         for m in lines:
             flagged = m.seq == f.message_seq
-            ws.append([i, for_sheet(rule), SEV_ZH.get(f.severity, f.severity), for_sheet(f.conversation_id), m.seq,
-                       WHO_ZH.get(m.role, m.role), for_sheet(mask(m.text)), "◀" if flagged else "",
-                       for_sheet(mask(f.explanation)) if flagged else ""])
-    _table(ws)
-    _fit(ws, max_w=70)
-    return ws
+            data.append([i, for_sheet(rule), SEV_ZH.get(f.severity, f.severity), for_sheet(f.conversation_id), m.seq,
+                         WHO_ZH.get(m.role, m.role), for_sheet(mask(m.text)), "◀" if flagged else "",
+                         for_sheet(mask(f.explanation)) if flagged else ""])
+    return write_sheet(wb, "示例", ["示例", "规则", "严重度", "会话", "消息序号", "角色", "消息（已脱敏）", "被标记", "说明"],
+                       data, max_w=70)
 
 
 def _message_texts(con, fs) -> dict:
@@ -219,13 +226,10 @@ def _message_texts(con, fs) -> dict:
 
 def write_scorecard_xlsx(rows: list[dict], path, period: str, con=None, cfg=None) -> None:
     """The monthly scorecard workbook: 汇总, 计分, 明细 and 示例 (with a database), 指标说明."""
-    from openpyxl import Workbook
-
     from .scorecard_config import load_scorecard_config
 
     cfg = cfg or load_scorecard_config()
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = new_workbook()
     scorecard_sheet(wb, rows, period)
     points_sheet(wb, rows, cfg)
     if con is not None:
@@ -476,13 +480,10 @@ def _problem_stats(con, period: str, team: str | None):
 
 def write_report_xlsx(con, rows: list[dict], path, period: str, agent: str | None = None, team: str | None = None) -> None:
     """The report as a workbook: 汇总, 计分, 明细, 示例 (+ 询单流失, 售后问题 for a team), 指标说明."""
-    from openpyxl import Workbook
-
     from .scorecard_config import load_scorecard_config
 
     cfg = load_scorecard_config()
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = new_workbook()
     sel = [r for r in rows if agent is None or r["agent_id"] == agent]
     scorecard_sheet(wb, sel, period)
     points_sheet(wb, sel, cfg)
@@ -490,18 +491,10 @@ def write_report_xlsx(con, rows: list[dict], path, period: str, agent: str | Non
     findings_sheet(wb, con, period, fs=fs)
     examples_sheet(wb, con, [f for f in fs if f.counts])
     if agent is None:
-        ws = wb.create_sheet("询单流失")
-        _header(ws, ["会话", "客服", "问题规则"])
-        for c, a, rs in _lost_inquiries(con, period, team):
-            ws.append([for_sheet(c), for_sheet(a), for_sheet(rs)])
-        _table(ws)
-        _fit(ws)
-        ws = wb.create_sheet("售后问题")
-        _header(ws, ["商品", "问题类型", "次数"])
-        for p, k, n in _problem_stats(con, period, team):
-            ws.append([for_sheet(p or "（无商品信息）"), for_sheet(k), n])
-        _table(ws)
-        _fit(ws)
+        write_sheet(wb, "询单流失", ["会话", "客服", "问题规则"],
+                    [[for_sheet(c), for_sheet(a), for_sheet(rs)] for c, a, rs in _lost_inquiries(con, period, team)])
+        write_sheet(wb, "售后问题", ["商品", "问题类型", "次数"],
+                    [[for_sheet(p or "（无商品信息）"), for_sheet(k), n] for p, k, n in _problem_stats(con, period, team)])
     indicator_sheet(wb, cfg)
     wb.save(path)
 
