@@ -76,3 +76,21 @@ def test_plan_balances_messages():
     sizes = sorted(sum(next(p["messages"] for p in parts if p["day"] == day) for _, day in g) for g in groups)
     assert sizes == [70, 80, 90] and sum(len(g) for g in groups) == 6
     assert len(plan(parts, 10)) == 6 and plan([], 4) == []
+
+
+def test_inspect_in_bounded_batches_gives_the_same_findings(tmp_path, single, monkeypatch):
+    """Bounded memory: a scope above QC_INSPECT_BATCH_MESSAGES is inspected a batch of days at
+    a time; the findings and near misses are those of the one-batch run."""
+    import qc.inspect as I
+
+    monkeypatch.setattr(I, "BATCH_MESSAGES", 400)
+    con = sample(tmp_path / "b.duckdb")
+    try:
+        rep = inspect(con)
+        assert any("in 7 batches" in n for n in rep.notes)          # one per day: each day holds > 400
+        assert con.execute(FINDING).fetchall() == single[0]
+        assert con.execute(NEAR).fetchall() == single[1]
+        assert rep.findings == len(single[0]) and rep.messages == 3241
+        assert con.execute("SELECT count(*) FROM conversations WHERE needs_inspection").fetchone()[0] == 0
+    finally:
+        con.close()
