@@ -19,6 +19,10 @@ closing replies (lexicons/closing.txt), short answers to the closing question
 (lexicons/hypothetical.txt) and model-only 价保 requests (lexicons/price_protection.txt)
 are not complaints.
 
+Since 2.1: the intent model alone never makes a bare service request a complaint — asking for
+a human agent, a return, an exchange, a refund or an invoice (lexicons/service_request.txt);
+with a complaint cue in the message it still is one.
+
 违规 (violating):  顾客「收到的焊机外壳摔坏了」 客服「您拍个照片发过来」
 合规 (compliant):  顾客「收到的焊机外壳摔坏了」 客服「非常抱歉给您带来不便，麻烦拍个照片」
 """
@@ -27,7 +31,7 @@ from .base import Param, Rule
 
 RULE = Rule(
     id="missing_apology",
-    version="2.0",
+    version="2.1",
     name="售后未致歉",
     category="态度类",
     severity="high",

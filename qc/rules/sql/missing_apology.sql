@@ -5,7 +5,8 @@
 -- `complaint` >= $complaint_threshold without a 价保 cue — and never a closing reply
 -- (closing.txt as the whole message), a short answer to the agent's closing question
 -- (还有其他可以帮您的吗 -> 没有了 / 没了，尽快处理吧), a question about what could go wrong
--- (hypothetical.txt), or the customer's own choice or mistake (own_fault.txt).
+-- (hypothetical.txt), or the customer's own choice or mistake (own_fault.txt); the model alone
+-- never makes a bare service request (service_request.txt: 转人工, 申请退货) a complaint.
 -- An apology is an apology.txt phrase or the act model's `apology` >= $apology_threshold.
 WITH signal AS (
     SELECT * FROM bmf
@@ -27,9 +28,11 @@ WITH signal AS (
       AND NOT (has_question AND regexp_matches(lower(text), $hypothetical_re))
       AND NOT regexp_matches(lower(text), $own_fault_re)
       AND (has_complaint
-           -- the model alone: not a 价保 request, and a question only when the model is sure
+           -- the model alone: not a 价保 request, not a bare service request (转人工, 申请退货:
+           -- service_request.txt), and a question only when the model is sure
            -- (旧的怎么办？ / 退款几天到账 are service questions the model scores 0.93-0.95)
            OR (coalesce(m_complaint, 0) >= $complaint_threshold AND NOT regexp_matches(lower(text), $price_protection_re)
+               AND NOT regexp_matches(lower(text), $service_request_re)
                AND (NOT has_question OR m_complaint >= 0.98)))
 ), unapologised AS (
     SELECT c.conversation_id, c.cseq,
