@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS decisions (
     decision_id TEXT PRIMARY KEY, finding_id TEXT NOT NULL, decision TEXT NOT NULL,
     reviewer TEXT NOT NULL, reason TEXT, decided_at TEXT NOT NULL, applied_at TEXT);
 CREATE INDEX IF NOT EXISTS decisions_unapplied ON decisions (applied_at) WHERE applied_at IS NULL;
+CREATE INDEX IF NOT EXISTS decisions_finding ON decisions (finding_id, decided_at);
 -- one row per finding a reviewer added by hand
 CREATE TABLE IF NOT EXISTS manual_findings (
     finding_id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, message_seq INTEGER,
@@ -341,15 +342,6 @@ class Journal:
             c.executemany("UPDATE manual_findings SET applied_at = ? WHERE finding_id = ?", [(at, m[0]) for m in manual])
             c.executemany("UPDATE spot_checks SET applied_at = ? WHERE conversation_id = ?", [(at, s[0]) for s in spots])
         return n
-
-    def all_entries(self) -> tuple[list[tuple], list[tuple], list[tuple]]:
-        """Every entry, applied or not (the console replays them over a fresh working copy)."""
-        return (
-            self.query("SELECT decision_id, finding_id, decision, reviewer, reason, decided_at FROM decisions ORDER BY decided_at"),
-            self.query("SELECT finding_id, conversation_id, message_seq, rule_id, severity, category, note, reviewer, "
-                       "created_at FROM manual_findings"),
-            self.query("SELECT conversation_id, period, drawn_by, drawn_at FROM spot_checks"),
-        )
 
 
 class RateLimited(ReviewError):

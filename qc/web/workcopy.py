@@ -163,8 +163,9 @@ class WorkCopy:
                     shutil.copyfile(wal, Path(str(tmp) + ".wal"))
                 new = _Copy(tmp)
                 with self._lock:
-                    # decisions recorded in the old copy while we copied are in the journal
-                    write_entries(new.con, *self.journal.all_entries())
+                    # the copy holds every applied entry; what was decided while we copied is
+                    # in the journal, not yet applied: replay only that (not the whole journal)
+                    write_entries(new.con, *self.journal.pending())
                     old, self._current = self._current, new
                     if old is not None:
                         old.retired = True
