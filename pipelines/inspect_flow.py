@@ -80,9 +80,14 @@ def inspect_partitioned_flow(db: str | None = None, date: str | None = None, all
 def dask_runner(address: str | None = None, workers: int | None = None):
     """prefect-dask's runner: an existing scheduler (`tcp://host:8786`), or a LocalCluster of
     `workers` single-threaded processes (the text work holds the GIL; processes scale)."""
+    import os
+
     from prefect_dask import DaskTaskRunner
 
     if address:
         return DaskTaskRunner(address=address)
-    return DaskTaskRunner(cluster_kwargs={"n_workers": workers or 2, "threads_per_worker": 1,
+    n = workers or 2
+    # the worker processes inherit this: each DuckDB takes its share of the cores, not all of them
+    os.environ["QC_WORKER_THREADS"] = str(max(1, (os.cpu_count() or 1) // n))
+    return DaskTaskRunner(cluster_kwargs={"n_workers": n, "threads_per_worker": 1,
                                           "processes": True, "dashboard_address": None})

@@ -19,6 +19,7 @@ Layout of a stage folder (shared storage for a remote cluster):
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from functools import lru_cache
@@ -73,6 +74,10 @@ def inspect_partitions(stage_dir, parts: list[list[str]], out, use_models: bool 
     t0 = time.perf_counter()
     con = store.connect(":memory:")
     try:
+        # workers sharing a machine share its cores: QC_WORKER_THREADS caps DuckDB's threads
+        threads = int(os.environ.get("QC_WORKER_THREADS", "0") or 0)
+        if threads > 0:
+            con.execute(f"SET threads = {threads}")
         shops = sorted({s for s, _ in parts})
         con.execute("CREATE TEMP TABLE want (shop_id VARCHAR, day DATE)")
         con.executemany("INSERT INTO want VALUES (?, ?::DATE)", parts)
