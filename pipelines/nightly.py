@@ -32,41 +32,37 @@ from qc.nightly import (folder, ingest_inbox, last_watermarks, record_run, shift
 RETRY = {"retries": 2, "retry_delay_seconds": 30}
 
 
-@task(name="watermarks", cache_policy=NO_CACHE, **RETRY)
-def watermark_task(db: str) -> dict:
+def _on_db(db: str, fn, *args):
+    """Run one library step on the database and close it: tasks stay one line each."""
     con = store.connect(db)
     try:
-        return {"previous": last_watermarks(con), "current": watermarks(con)}
+        return fn(con, *args)
     finally:
         con.close()
+
+
+@task(name="watermarks", cache_policy=NO_CACHE, **RETRY)
+def watermark_task(db: str) -> dict:
+    return _on_db(db, lambda con: {"previous": last_watermarks(con), "current": watermarks(con)})
 
 
 @task(name="ingest-inbox", cache_policy=NO_CACHE, **RETRY)
 def ingest_task(db: str, inbox: list[str], archive: str, rejected: str) -> dict:
-    con = store.connect(db)
-    try:
-        return ingest_inbox(con, [Path(p) for p in inbox], Path(archive), Path(rejected))
-    finally:
-        con.close()
+    return _on_db(db, ingest_inbox, [Path(p) for p in inbox], Path(archive), Path(rejected))
 
 
 @task(name="inspect-new", cache_policy=NO_CACHE, **RETRY)
 def inspect_task(db: str) -> dict:
     from qc.inspect import inspect
 
-    con = store.connect(db)
-    try:
-        return inspect(con).as_dict()      # what is new or got late messages
-    finally:
-        con.close()
+    return _on_db(db, lambda con: inspect(con).as_dict())     # what is new or got late messages
 
 
 @task(name="month-scorecard", cache_policy=NO_CACHE, **RETRY)
 def scorecard_task(db: str, period: str, outbox: str) -> dict:
     from qc.scorecard import scorecard, write_xlsx
 
-    con = store.connect(db)
-    try:
+    def write(con):
         rows = scorecard(con, period)
         out = Path(outbox)
         out.mkdir(parents=True, exist_ok=True)
@@ -75,8 +71,8 @@ def scorecard_task(db: str, period: str, outbox: str) -> dict:
         write_xlsx(rows, tmp, period, con=con)
         tmp.replace(path)                  # a reader never sees half a workbook
         return {"period": period, "agents": len(rows), "out": str(path)}
-    finally:
-        con.close()
+
+    return _on_db(db, write)
 
 
 @task(name="lead-reports", cache_policy=NO_CACHE, **RETRY)
@@ -84,20 +80,12 @@ def reports_task(db: str, period: str, outbox: str) -> dict:
     """The leads' reports for the period so far: team (per shop and all) and per agent."""
     from qc.reports import write_outbox
 
-    con = store.connect(db)
-    try:
-        return write_outbox(con, period, outbox)
-    finally:
-        con.close()
+    return _on_db(db, write_outbox, period, outbox)
 
 
 @task(name="record-run", cache_policy=NO_CACHE)
 def record_task(db: str, flow_name: str, started_at: str, summary: dict) -> int:
-    con = store.connect(db)
-    try:
-        return record_run(con, flow_name, datetime.fromisoformat(started_at), summary)
-    finally:
-        con.close()
+    return _on_db(db, record_run, flow_name, datetime.fromisoformat(started_at), summary)
 
 
 @flow(name="qc-nightly")
