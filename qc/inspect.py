@@ -190,6 +190,9 @@ def whole_message_patterns() -> dict[str, str]:
         "hypothetical": _alternation("hypothetical"),
         "service_request": _alternation("service_request"),
         "own_fault": _alternation("own_fault"),
+        # rude_tone: the register a model-only finding needs (and must not be in)
+        "tone_softener": _alternation("tone_softeners"),
+        "tone_blunt": _alternation("tone_blunt"),
         # a reply that starts with a closing (没了，尽快处理吧 / 没有了 我问京东的客服了)
         "closing_start": f"^\\s*{fill_pre}\\s*(?:{_alternation('closing')})(?:[^\\p{{L}}]|$)",
     }
@@ -348,7 +351,8 @@ def rule_params(rule: Rule, config: Config, models: Models, versions: dict[str, 
     bind.update(closing_re=pat["closing"], closing_start_re=pat["closing_start"], courtesy_re=pat["courtesy"],
                 formulas_re=pat["formulas"], price_protection_re=pat["price_protection"],
                 price_topic_re=pat["price_topic"], hypothetical_re=pat["hypothetical"], own_fault_re=pat["own_fault"],
-                service_request_re=pat["service_request"])
+                service_request_re=pat["service_request"], tone_softener_re=pat["tone_softener"],
+                tone_blunt_re=pat["tone_blunt"])
     return bind
 
 

@@ -13,6 +13,12 @@ Since 1.1 (real-chat evaluation, 2026-12): courteous formulas (lexicons/courtesy
 whole message) are never model findings, and a reply of at most `short_chars` letters needs
 p(rude) >= `short_threshold`.
 
+Since 1.2 (real-chat evaluation, 2026-12): the model alone flags only the blunt register —
+no softener of lexicons/tone_softeners.txt (亲, 您, 哦, 呢, 哈 …) and at least one marker of
+lexicons/tone_blunt.txt (你, 别, 呗, 烦, 几遍 …). The model read neutral real replies
+(我问问, 不冲突, 您需要自己买dp线) at p 0.9–1.0, as high as the rude paraphrases it was meant
+for, so p cannot separate them; the register can. Explicit forbidden phrases are unaffected.
+
 违规 (violating):  客服「你自己不会看详情吗，问这么多」
 合规 (compliant):  客服「亲，详情页第三张图有尺码表，我也可以帮您量一下哦」
 """
@@ -21,7 +27,7 @@ from .base import Param, Rule
 
 RULE = Rule(
     id="rude_tone",
-    version="1.1",
+    version="1.2",
     name="语气不耐烦（模型）",
     category="态度类",
     severity="medium",

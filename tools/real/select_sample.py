@@ -90,14 +90,15 @@ def main(argv=None):
     ap.add_argument("--screen", type=int, default=50)
     ap.add_argument("--name", default="label_set.json")
     ap.add_argument("--prefix", default="chunk")
+    ap.add_argument("--source", default="JDDC 2019 sample, EndlessLethe/jddc2019-3th-retrieve-model@3b38b33 "
+                                        "data/chat_0.1per.txt (research-only; text never committed)")
     a = ap.parse_args(argv)
     convs = load_convs(a.data / "conversations.txt")
     findings = [json.loads(l) for l in a.findings.read_text(encoding="utf-8").splitlines() if l]
     exclude = json.loads(a.exclude.read_text())["conversations"].keys() if a.exclude else ()
     chosen = select(convs, findings, per_rule=a.per_rule, n_random=a.random, n_screen=a.screen, exclude=exclude)
     a.labels.mkdir(parents=True, exist_ok=True)
-    (a.labels / a.name).write_text(json.dumps({"source": "JDDC 2019 sample, EndlessLethe/jddc2019-3th-retrieve-model@3b38b33 "
-                                                          "data/chat_0.1per.txt (research-only; text never committed)",
+    (a.labels / a.name).write_text(json.dumps({"source": a.source,
                                                 "conversations": chosen}, ensure_ascii=False, indent=1), encoding="utf-8")
     for p, n in write_chunks(convs, chosen, a.data, a.chunks, prefix=a.prefix):
         print(p, n)

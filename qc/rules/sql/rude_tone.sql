@@ -3,6 +3,9 @@
 -- Courteous formulas (courtesy.txt as the whole message) never; a short reply (at most
 -- $short_chars letters) needs p >= $short_threshold: on real chats the model read 您好啊 /
 -- 不用谢 as rude at 0.86-0.90.
+-- Since 1.2 the message must be in the blunt register: no softener of tone_softeners.txt
+-- (亲/您/哦/呢…) and a marker of tone_blunt.txt (你/别/呗/烦/几遍…). On real chats the model
+-- scored neutral replies (我问问, 您需要自己买dp线) 0.9-1.0: its p alone cannot tell them apart.
 SELECT
     conversation_id,
     seq                         AS message_seq,
@@ -17,5 +20,7 @@ SELECT
     NULL::VARCHAR               AS key
 FROM (SELECT * FROM bmf WHERE role = 'agent' AND m_rude >= $threshold)   -- the few the model suspects
 WHERE NOT has_forbidden AND NOT coalesce(norm <> '' AND regexp_full_match(norm, $courtesy_re), false)
+  AND NOT regexp_matches(coalesce(norm, ''), $tone_softener_re)
+  AND regexp_matches(coalesce(norm, ''), $tone_blunt_re)
   AND m_rude >= CASE WHEN coalesce(length(norm), 0) <= $short_chars THEN greatest($threshold, $short_threshold)
                      ELSE $threshold END;
