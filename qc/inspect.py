@@ -187,6 +187,7 @@ def whole_message_patterns() -> dict[str, str]:
         # phrase lexicons that qualify a rule's candidates (not matched on every message)
         "price_protection": _alternation("price_protection"),
         "price_topic": _alternation("price_topic"),
+        "bargain_ask": _alternation("bargain_ask"),
         "hypothetical": _alternation("hypothetical"),
         "service_request": _alternation("service_request"),
         "own_fault": _alternation("own_fault"),
@@ -350,7 +351,7 @@ def rule_params(rule: Rule, config: Config, models: Models, versions: dict[str, 
     pat = whole_message_patterns()
     bind.update(closing_re=pat["closing"], closing_start_re=pat["closing_start"], courtesy_re=pat["courtesy"],
                 formulas_re=pat["formulas"], price_protection_re=pat["price_protection"],
-                price_topic_re=pat["price_topic"], hypothetical_re=pat["hypothetical"], own_fault_re=pat["own_fault"],
+                price_topic_re=pat["price_topic"], bargain_ask_re=pat["bargain_ask"], hypothetical_re=pat["hypothetical"], own_fault_re=pat["own_fault"],
                 service_request_re=pat["service_request"], tone_softener_re=pat["tone_softener"],
                 tone_blunt_re=pat["tone_blunt"])
     return bind

@@ -15,6 +15,11 @@ Flagged message (`message_seq`): the agent's answer to the customer's last messa
 Since 1.1: a message with a 价保 cue (lexicons/price_protection.txt) is never bargaining, and
 the intent model alone counts only in a message about price (lexicons/price_topic.txt).
 
+Since 1.2 (real-chat evaluation, 2026-12): the model alone also needs the message to *ask*
+for something on price (lexicons/bargain_ask.txt: 能不能, 给我, 再让, 别家 …): questions on how
+coupons or promotions work (券怎么领, 会涨价么) are not bargaining. Post-purchase price questions
+(刚买, 此订单) joined the 价保 cues, and 价 / 送点 no longer match inside 评价 / 配送点.
+
 违规 (violating):  顾客「能便宜点吗」 客服「亲这是活动价」 …（6 分钟无追单，顾客未下单）
 合规 (compliant):  顾客「能便宜点吗」 客服「亲这是活动价」 客服（4 分钟后）「今天下单给您备注优先发货哦」
 """
@@ -23,7 +28,7 @@ from .base import Param, Rule
 
 RULE = Rule(
     id="bargain_followup_late",
-    version="1.1",
+    version="1.2",
     name="议价后未及时追单",
     category="能力类",
     severity="medium",

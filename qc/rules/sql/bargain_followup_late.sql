@@ -3,12 +3,14 @@
 -- by another agent message within $window_s seconds. Bargaining = a bargain.txt cue or the
 -- intent model's `bargain` >= $bargain_threshold, in a message without a 价保 cue
 -- (price_protection.txt: price protection on a placed order is after-sales, DESIGN.md); the
--- model alone counts only in a message about price (price_topic.txt).
+-- model alone counts only in a message about price (price_topic.txt; 配送 is delivery, not
+-- 送点) that asks the seller for something (bargain_ask.txt: 能不能 / 给我 / 再让 / 别家 …).
 WITH bargain AS (
     SELECT conversation_id, min(seq) AS bseq, min(ts) AS bts
     FROM (SELECT * FROM bmf WHERE role = 'customer' AND (has_bargain OR coalesce(m_bargain, 0) >= $bargain_threshold))
     WHERE NOT regexp_matches(lower(text), $price_protection_re)
-      AND (has_bargain OR regexp_matches(lower(text), $price_topic_re))
+      AND (has_bargain OR (regexp_matches(replace(lower(text), '配送', ''), $price_topic_re)
+                           AND regexp_matches(lower(text), $bargain_ask_re)))
     GROUP BY conversation_id
 ), last_customer AS (
     SELECT conversation_id, max(seq) AS lseq, any_value(customer_id) AS customer_id, any_value(shop_id) AS shop_id
