@@ -191,6 +191,8 @@ def whole_message_patterns() -> dict[str, str]:
         "hypothetical": _alternation("hypothetical"),
         "service_request": _alternation("service_request"),
         "own_fault": _alternation("own_fault"),
+        # missing_apology: a complaint cue in a clause that starts with a worry (怕…用不了)
+        "worry": f"(?:{_alternation('worry')})[^，。！？,.!?;；\\s]{{0,12}}(?:{_alternation('complaint')})",
         # rude_tone: the register a model-only finding needs (and must not be in)
         "tone_softener": _alternation("tone_softeners"),
         "tone_blunt": _alternation("tone_blunt"),
@@ -351,7 +353,8 @@ def rule_params(rule: Rule, config: Config, models: Models, versions: dict[str, 
     pat = whole_message_patterns()
     bind.update(closing_re=pat["closing"], closing_start_re=pat["closing_start"], courtesy_re=pat["courtesy"],
                 formulas_re=pat["formulas"], price_protection_re=pat["price_protection"],
-                price_topic_re=pat["price_topic"], bargain_ask_re=pat["bargain_ask"], hypothetical_re=pat["hypothetical"], own_fault_re=pat["own_fault"],
+                price_topic_re=pat["price_topic"], bargain_ask_re=pat["bargain_ask"], hypothetical_re=pat["hypothetical"],
+                own_fault_re=pat["own_fault"], worry_re=pat["worry"],
                 service_request_re=pat["service_request"], tone_softener_re=pat["tone_softener"],
                 tone_blunt_re=pat["tone_blunt"])
     return bind

@@ -23,6 +23,9 @@ Since 2.1: the intent model alone never makes a bare service request a complaint
 a human agent, a return, an exchange, a refund or an invoice (lexicons/service_request.txt);
 with a complaint cue in the message it still is one.
 
+Since 2.2: a complaint cue in a clause that opens with a worry or a condition (怕, 担心, 不然,
+否则 — lexicons/worry.txt) states a fear, not a problem: 怕买了两个用不了 is no complaint.
+
 违规 (violating):  顾客「收到的焊机外壳摔坏了」 客服「您拍个照片发过来」
 合规 (compliant):  顾客「收到的焊机外壳摔坏了」 客服「非常抱歉给您带来不便，麻烦拍个照片」
 """
@@ -31,7 +34,7 @@ from .base import Param, Rule
 
 RULE = Rule(
     id="missing_apology",
-    version="2.1",
+    version="2.2",
     name="售后未致歉",
     category="态度类",
     severity="high",

@@ -27,6 +27,7 @@ WITH signal AS (
                                            OR regexp_matches(lower(text), $closing_start_re)))
       AND NOT (has_question AND regexp_matches(lower(text), $hypothetical_re))
       AND NOT regexp_matches(lower(text), $own_fault_re)
+      AND NOT regexp_matches(lower(text), $worry_re)      -- 怕买了两个用不了: a fear, not a report
       AND (has_complaint
            -- the model alone: not a 价保 request, not a bare service request (转人工, 申请退货:
            -- service_request.txt), and a question only when the model is sure
