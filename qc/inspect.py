@@ -191,6 +191,8 @@ def whole_message_patterns() -> dict[str, str]:
         "hypothetical": _alternation("hypothetical"),
         "service_request": _alternation("service_request"),
         "own_fault": _alternation("own_fault"),
+        # missing_apology: complaint constructions (为什么…不能), regular expressions already
+        "complaint_pattern": _alternation("complaint_patterns", regex=True),
         # missing_apology: a complaint cue in a clause that starts with a worry (怕…用不了)
         "worry": f"(?:{_alternation('worry')})[^，。！？,.!?;；\\s]{{0,12}}(?:{_alternation('complaint')})",
         # rude_tone: the register a model-only finding needs (and must not be in)
@@ -355,6 +357,7 @@ def rule_params(rule: Rule, config: Config, models: Models, versions: dict[str, 
                 formulas_re=pat["formulas"], price_protection_re=pat["price_protection"],
                 price_topic_re=pat["price_topic"], bargain_ask_re=pat["bargain_ask"], hypothetical_re=pat["hypothetical"],
                 own_fault_re=pat["own_fault"], worry_re=pat["worry"],
+                complaint_pattern_re=pat["complaint_pattern"],
                 service_request_re=pat["service_request"], tone_softener_re=pat["tone_softener"],
                 tone_blunt_re=pat["tone_blunt"])
     return bind

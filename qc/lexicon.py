@@ -7,6 +7,7 @@ fields) fails at load with `file:line`, so a typo never silently weakens a rule.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -79,7 +80,8 @@ def parse_lexicon(path: Path) -> Lexicon:
             body = body[: body.index("#")]
         if not body.strip():
             continue
-        parts = [p.strip() for p in body.split("|")]
+        # `\|` is a literal bar (a regex alternation in a pattern file), not a field separator
+        parts = [p.strip().replace("\\|", "|") for p in re.split(r"(?<!\\)\|", body)]
         phrase = normalize_phrase(parts[0])
         if not phrase:
             raise ConfigError(path, f"line {lineno}", "空词条 (empty phrase)")

@@ -35,7 +35,7 @@ FINDING_COLUMNS = (
 ENGINE_PARAMS = ("severity", "intent_model", "act_model", "apology_version",
                  # whole-message lexicons as regexes (qc/inspect.py whole_message_patterns)
                  "closing_re", "closing_start_re", "courtesy_re", "formulas_re",
-                 "price_protection_re", "price_topic_re", "bargain_ask_re", "hypothetical_re", "own_fault_re", "worry_re", "service_request_re",
+                 "price_protection_re", "price_topic_re", "bargain_ask_re", "hypothetical_re", "own_fault_re", "worry_re", "complaint_pattern_re", "service_request_re",
                  "tone_softener_re", "tone_blunt_re")
 
 

@@ -25,6 +25,9 @@ with a complaint cue in the message it still is one.
 
 Since 2.2: a complaint cue in a clause that opens with a worry or a condition (怕, 担心, 不然,
 否则 — lexicons/worry.txt) states a fear, not a problem: 怕买了两个用不了 is no complaint.
+A complaint construction (lexicons/complaint_patterns.txt: 为什么/怎么 … 不能/没/一直 in one
+clause — 为什么几次都送不到) counts like a lexicon cue: on real chats the intent model scored
+such complaints 0.1–0.8.
 
 违规 (violating):  顾客「收到的焊机外壳摔坏了」 客服「您拍个照片发过来」
 合规 (compliant):  顾客「收到的焊机外壳摔坏了」 客服「非常抱歉给您带来不便，麻烦拍个照片」

@@ -1,7 +1,8 @@
 -- missing_apology. Grain: one row per conversation with a complaint that no agent message
 -- after it apologises for (DESIGN.md: every complaint needs an apology after it); flagged at
 -- the first such complaint.
--- A complaint is a customer message with a complaint.txt cue, or the intent model's
+-- A complaint is a customer message with a complaint.txt cue or a complaint_patterns.txt
+-- construction (为什么…不能), or the intent model's
 -- `complaint` >= $complaint_threshold without a 价保 cue — and never a closing reply
 -- (closing.txt as the whole message), a short answer to the agent's closing question
 -- (还有其他可以帮您的吗 -> 没有了 / 没了，尽快处理吧), a question about what could go wrong
@@ -9,8 +10,10 @@
 -- never makes a bare service request (service_request.txt: 转人工, 申请退货) a complaint.
 -- An apology is an apology.txt phrase or the act model's `apology` >= $apology_threshold.
 WITH signal AS (
-    SELECT * FROM bmf
-    WHERE role = 'customer' AND (has_complaint OR coalesce(m_complaint, 0) >= $complaint_threshold)
+    SELECT *, regexp_extract(lower(text), $complaint_pattern_re) AS pattern_hit
+    FROM bmf
+    WHERE role = 'customer' AND (has_complaint OR coalesce(m_complaint, 0) >= $complaint_threshold
+                                 OR regexp_matches(lower(text), $complaint_pattern_re))
 ), ctx AS (
     -- does the agent message just before the candidate ask the closing question? (a join of
     -- the few candidates, not a window over the day)
@@ -20,7 +23,7 @@ WITH signal AS (
     GROUP BY ALL
 ), complaint AS (
     -- the whole-message checks run on these few candidates only
-    SELECT conversation_id, seq AS cseq, has_complaint, m_complaint
+    SELECT conversation_id, seq AS cseq, has_complaint, m_complaint, pattern_hit
     FROM ctx
     WHERE NOT coalesce(norm <> '' AND regexp_full_match(norm, $closing_re), false)
       AND NOT (after_closing_question AND (coalesce(length(norm) <= 6, false)
@@ -28,7 +31,7 @@ WITH signal AS (
       AND NOT (has_question AND regexp_matches(lower(text), $hypothetical_re))
       AND NOT regexp_matches(lower(text), $own_fault_re)
       AND NOT regexp_matches(lower(text), $worry_re)      -- 怕买了两个用不了: a fear, not a report
-      AND (has_complaint
+      AND (has_complaint OR pattern_hit <> ''     -- a cue, or a construction (complaint_patterns.txt)
            -- the model alone: not a 价保 request, not a bare service request (转人工, 申请退货:
            -- service_request.txt), and a question only when the model is sure
            -- (旧的怎么办？ / 退款几天到账 are service questions the model scores 0.93-0.95)
@@ -61,20 +64,23 @@ SELECT
     a.cseq                       AS message_seq,
     a.agent_id,
     $severity::VARCHAR          AS severity,
-    coalesce(cue.kind, '模型识别') AS subcategory,
+    coalesce(cue.kind, CASE WHEN cm_pattern <> '' THEN '句式识别' END, '模型识别') AS subcategory,
     cue.span_start, cue.span_end,
     to_json({'complaint_cue': cue.phrase, 'kind': cue.kind, 'lexicon': cue.source,
-             'model': CASE WHEN cue.phrase IS NULL THEN $intent_model END,
-             'model_p_complaint': round(cm.m_complaint, 3), 'complaint_threshold': $complaint_threshold,
+             'complaint_pattern': CASE WHEN cue.phrase IS NULL AND cm_pattern <> '' THEN cm_pattern END,
+             'model': CASE WHEN cue.phrase IS NULL AND coalesce(cm_pattern, '') = '' THEN $intent_model END,
+             'model_p_complaint': round(a.m_complaint, 3), 'complaint_threshold': $complaint_threshold,
              'apology_threshold': $apology_threshold, 'unapologised_complaints': a.unapologised_complaints,
              'agent_replies_after': a.agent_replies, 'apology_lexicon': $apology_version,
              'apology_model': $act_model})::VARCHAR AS evidence,
     CASE WHEN cue.phrase IS NOT NULL
          THEN '顾客反映问题「' || cue.phrase || '」(' || cue.kind || ', ' || cue.source || ')'
-         ELSE '顾客反映问题（' || $intent_model || ' complaint p=' || round(cm.m_complaint, 2) || '）' END
+         WHEN cm_pattern <> ''
+         THEN '顾客反映问题「' || cm_pattern || '」(投诉句式, lexicons/complaint_patterns.txt)'
+         ELSE '顾客反映问题（' || $intent_model || ' complaint p=' || round(a.m_complaint, 2) || '）' END
         || '，之后客服 ' || a.agent_replies || ' 条回复均未致歉 (' || $apology_version || ', ' || $act_model || ')' AS explanation,
-    cm.m_complaint               AS score,
+    a.m_complaint               AS score,
     NULL::VARCHAR                AS key
-FROM first_missing a
-JOIN bmf cm ON cm.conversation_id = a.conversation_id AND cm.seq = a.cseq
+FROM (SELECT f.*, cm.m_complaint, regexp_extract(lower(cm.text), $complaint_pattern_re) AS cm_pattern
+      FROM first_missing f JOIN bmf cm ON cm.conversation_id = f.conversation_id AND cm.seq = f.cseq) a
 LEFT JOIN cue ON cue.conversation_id = a.conversation_id AND cue.seq = a.cseq;
