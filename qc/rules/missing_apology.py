@@ -50,6 +50,8 @@ RULE = Rule(
                    "0.85, below the card's CV threshold (0.92, template data): on the paraphrase cases "
                    "(phrasings outside the lexicon) real complaints score 0.64-0.99; closings and "
                    "questions, the model's false alarms on real chats, are guarded in the SQL"),
+        Param("model_min_chars", int, 4, help="letters a customer message needs before the intent model alone may "
+              "call it a complaint: on real chats it scored 在没 (在吗?) 0.99"),
         Param("apology_threshold", float, 0.9, max=1, model=("agent_act", "apology"),
               help="p(apology) at which an agent message counts as an apology. Fixed, not `auto`: a false "
                    "apology hides the very violation (安抚不等于致歉); soothing (您别着急…) scores 0.57-0.59 "

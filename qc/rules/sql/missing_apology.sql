@@ -37,7 +37,9 @@ WITH signal AS (
            -- (旧的怎么办？ / 退款几天到账 are service questions the model scores 0.93-0.95)
            OR (coalesce(m_complaint, 0) >= $complaint_threshold AND NOT regexp_matches(lower(text), $price_protection_re)
                AND NOT regexp_matches(lower(text), $service_request_re)
-               AND (NOT has_question OR m_complaint >= 0.98)))
+               AND (NOT has_question OR m_complaint >= 0.98)
+               -- and not a scrap: the model put 0.99 on 在没 (在吗?) on real chats
+               AND coalesce(length(norm), 99) >= $model_min_chars))
 ), unapologised AS (
     SELECT c.conversation_id, c.cseq,
            count(*) FILTER (WHERE b.role = 'agent')                    AS agent_replies,
