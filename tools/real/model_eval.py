@@ -42,7 +42,6 @@ LABELS = {
 def rule_thresholds(models: dict) -> dict[str, float]:
     """The p each label needs in the rules, as the engine resolves it."""
     from qc.config import load_config
-    from qc.rules import REGISTRY
 
     cfg = load_config()
     out = {}
@@ -50,8 +49,8 @@ def rule_thresholds(models: dict) -> dict[str, float]:
                               ("bargain_followup_late", "bargain_threshold", "bargain"),
                               ("missing_apology", "apology_threshold", "apology"),
                               ("rude_tone", "threshold", "rude")):
-        v = cfg.rule_params(REGISTRY[rid].id)[pname] if hasattr(cfg, "rule_params") else None
-        if v == "auto" or v is None:
+        v = cfg.rule_params(rid)[pname]
+        if v == "auto":
             v = models[LABELS[label][0]].threshold(label)
         out[label] = float(v)
     return out
@@ -91,7 +90,7 @@ def score_set(data: Path, labels_dir: Path, models: dict, thresholds: dict) -> d
                 for k, p in probs[task].items():
                     if k[0] not in lab:
                         continue
-                    pos, g = p[li] >= t, k in gold
+                    pos, g = bool(p[li] >= t), k in gold
                     tp += pos and g
                     fp += pos and not g
                     fn += g and not pos
