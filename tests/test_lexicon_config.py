@@ -56,3 +56,27 @@ def test_shipped_config_loads():
     cfg = load_config()
     assert cfg.rule_params("slow_first_response")["limit_s"] == 30
     assert cfg.rule_params("bargain_followup_late")["window_s"] == 300
+
+
+def test_escaped_bar_is_part_of_a_pattern(tmp_path):
+    # complaint_patterns.txt holds regex alternations: `\|` stays in the phrase, a bare `|`
+    # separates fields (and a pattern file has none, so it is rejected)
+    p = tmp_path / "complaint_patterns.txt"
+    p.write_text("(?:为什么\\|为啥)不能\n", encoding="utf-8")
+    assert parse_lexicon(p).phrases == ["(?:为什么|为啥)不能"]
+    p.write_text("(?:为什么|为啥)不能\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="complaint_patterns.txt.*line 1"):
+        parse_lexicon(p)
+
+
+def test_shipped_patterns_compile_in_duckdb():
+    # every regex lexicon is RE2 as DuckDB runs it; a bad entry would fail a whole inspection
+    import duckdb
+
+    from qc.inspect import whole_message_patterns
+
+    con = duckdb.connect()
+    for name, pat in whole_message_patterns().items():
+        con.execute("SELECT regexp_matches('为什么几次都送不到', ?)", [pat]).fetchall()
+    hit = con.execute("SELECT regexp_extract('为什么几次都送不到', ?)", [whole_message_patterns()["complaint_pattern"]]).fetchone()[0]
+    assert hit == "为什么几次都送不到"
