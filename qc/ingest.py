@@ -306,6 +306,94 @@ def read_file(path: Path) -> Staged:
     return _read_csv(path, text, encoding, pre_bad, sha)
 
 
+# A JSON Lines file bigger than this is read and ingested in pieces of about this many bytes,
+# each cut at a line end, so the file, its Arrow lines and the staging tables of only one
+# piece are in memory at a time (3.2M messages: 2.3 GB peak as one piece). Each piece is its
+# own transaction; the conversations are rebuilt once, after the last piece.
+INGEST_CHUNK_BYTES = 128 << 20
+
+
+def _chunk_bytes() -> int:
+    import os
+
+    v = os.environ.get("QC_INGEST_CHUNK_BYTES", "")
+    try:
+        return int(v) if v else INGEST_CHUNK_BYTES
+    except ValueError:
+        from .errors import QCError
+
+        raise QCError(f"QC_INGEST_CHUNK_BYTES={v!r}: 不是字节数 (not a number of bytes)") from None
+
+
+def chunked(path: Path) -> bool:
+    """Is this file read in pieces? JSON Lines only (a JSON array or a CSV with quoted line
+    breaks cannot be cut at an arbitrary line end)."""
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind not in ("jsonl", "json") or not path.is_file() or path.stat().st_size <= _chunk_bytes():
+        return False
+    if kind == "json":
+        with path.open("rb") as f:
+            head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+        return head[:1] != b"["
+    return True
+
+
+def read_chunks(path: Path):
+    """(staged piece, is it the last) for a big JSON Lines file, in order; line numbers are the
+    file's. The file's sha256 (quarantine rows cite it) is computed in a first streaming pass.
+    One piece at a time is held: the caller drops it before asking for the next."""
+    size = _chunk_bytes()
+    h = hashlib.sha256()
+    try:
+        total = path.stat().st_size
+        with path.open("rb") as f:
+            while block := f.read(8 << 20):
+                h.update(block)
+    except OSError as exc:
+        raise InputFileError(path, f"无法读取 (cannot read): {exc}") from None
+    sha = h.hexdigest()
+    first_line, carry, first, consumed = 1, b"", True, 0
+    with path.open("rb") as f:
+        while True:
+            block = f.read(size)
+            data = carry + block
+            if not block:
+                if data:
+                    yield _stage_piece(data, first_line, sha, first), True
+                return
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                carry = data
+                continue
+            piece, carry = data[: cut + 1], data[cut + 1:]
+            consumed += len(piece)
+            n_lines = piece.count(b"\n")
+            staged = _stage_piece(piece, first_line, sha, first)
+            del piece, data, block
+            yield staged, consumed == total
+            if consumed == total:
+                return
+            del staged
+            first_line += n_lines
+            first = False
+
+
+def _stage_piece(data: bytes, first_line: int, sha: str, first: bool) -> Staged:
+    import pyarrow.compute as pc
+
+    bom = first and data.startswith(b"\xef\xbb\xbf")
+    body = data[3:] if bom else data
+    off = first_line - 1
+    table = _split_lines_fast(body)
+    if table is not None:
+        table = table.set_column(0, "line", pc.add(table.column("line"), off))
+        return Staged("jsonl", "utf-8-sig" if bom else "utf-8", table, [], sha)
+    text, encoding, bad = _decode(data)
+    table = _split_lines(text, {b[0] for b in bad})
+    table = table.set_column(0, "line", pc.add(table.column("line"), off))
+    return Staged("jsonl", encoding, table, [(ln + off, "(整行)", reason, "") for ln, reason in bad], sha)
+
+
 def _json_array_items(text: str, pre_bad: list) -> tuple[list[int], list[str]]:
     """The items of a JSON array, one at a time: a damaged item or a truncated tail costs
     only itself (quarantined with its item number), never the good items before it."""
@@ -615,12 +703,15 @@ def ingest_paths(con, paths: Iterable[str | Path], config: Config | None = None,
         fr = FileReport(str(path))
         report.files.append(fr)
         try:
-            staged = read_file(path)
+            if chunked(path):
+                _ingest_pieces(con, path, fr, run_id, config)
+            else:
+                staged = read_file(path)
+                fr.kind, fr.encoding = staged.kind, staged.encoding
+                _ingest_staged(con, path, staged, fr, run_id, config)
         except InputFileError as exc:
             fr.error = str(exc).split(": ", 1)[-1]
             continue
-        fr.kind, fr.encoding = staged.kind, staged.encoding
-        _ingest_staged(con, path, staged, fr, run_id, config)
         if progress:
             progress(fr)
     con.execute(
@@ -630,7 +721,23 @@ def ingest_paths(con, paths: Iterable[str | Path], config: Config | None = None,
     return report
 
 
-def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int, config: Config) -> None:
+def _ingest_pieces(con, path: Path, fr: FileReport, run_id: int, config: Config) -> None:
+    """A big JSON Lines file, piece by piece (read_chunks); the counts add up into `fr`."""
+    # ingest_order = base + the file's line, with one base for the whole file (as in one piece)
+    base = con.execute("SELECT coalesce(max(ingest_order), 0) FROM messages").fetchone()[0]
+    fr.kind, fr.encoding = "jsonl", ""
+    for staged, last in read_chunks(path):
+        part = FileReport(str(path))
+        _ingest_staged(con, path, staged, part, run_id, config, refresh=last, order_base=base)
+        fr.encoding = fr.encoding or staged.encoding
+        for k in ("read", "ingested", "duplicate", "quarantined", "orders_ingested", "late_conversations"):
+            setattr(fr, k, getattr(fr, k) + getattr(part, k))
+        del staged
+    fr.encoding = fr.encoding or "utf-8"
+
+
+def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int, config: Config,
+                   refresh: bool = True, order_base: int | None = None) -> None:
     file_sha = staged.sha256
     params = {"file": str(path), "sha": file_sha, "run": run_id, "tz": config.timezone}
     con.execute("BEGIN TRANSACTION")
@@ -657,7 +764,8 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
             {"file": params["file"], "sha": params["sha"], "run": run_id},
         )
         chat_bad = con.execute("SELECT count(*) FROM chat_checked WHERE bad_field IS NOT NULL").fetchone()[0]
-        order_base = con.execute("SELECT coalesce(max(ingest_order), 0) FROM messages").fetchone()[0]
+        if order_base is None:
+            order_base = con.execute("SELECT coalesce(max(ingest_order), 0) FROM messages").fetchone()[0]
         sqlfiles.run(con, "ingest_messages_insert.sql", {"file": str(path), "run": run_id, "order_base": order_base})
         point("ingest.messages_inserted")
         stats = con.execute(
@@ -695,15 +803,19 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
         fr.quarantined = len(staged.pre_bad) + chat_bad + conflict + o_bad
         if new:
             # The conversations to rebuild, durable with the messages themselves (see below).
+            # A conversation already listed by an earlier piece of this file spans pieces: its
+            # rows were numbered piece by piece, so it is renumbered (the same numbering rule).
             con.execute(
                 """
-                INSERT OR REPLACE INTO pending_refresh
+                INSERT INTO pending_refresh
                 SELECT k.conversation_id, $run,
                        k.conversation_id IN (SELECT conversation_id FROM conversations) AS late,
                        k.conversation_id IN (SELECT conversation_id FROM conversations)
                          OR (count(k.source_seq) > 0 AND count(k.source_seq) < count(*)) AS renumber
                 FROM chat_keyed k WHERE k.status = 'new'
                 GROUP BY k.conversation_id
+                ON CONFLICT (conversation_id) DO UPDATE
+                SET ingest_run = excluded.ingest_run, late = pending_refresh.late OR excluded.late, renumber = true
                 """,
                 {"run": run_id},
             )
@@ -726,7 +838,8 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
     # (tests/test_crash.py kills runs at many points and compares with an uninterrupted one).
     con.execute("CHECKPOINT")
     point("ingest.checkpointed")
-    if new:
+    if refresh:
+        # (a piece that added nothing may still be the last one: earlier pieces wait for it)
         fr.late_conversations = refresh_pending(con, run_id)
         point("ingest.refreshed")
     assert fr.read == fr.ingested + fr.duplicate + fr.quarantined, fr
