@@ -27,7 +27,10 @@ Since 2.2: a complaint cue in a clause that opens with a worry or a condition (�
 否则 — lexicons/worry.txt) states a fear, not a problem: 怕买了两个用不了 is no complaint.
 A complaint construction (lexicons/complaint_patterns.txt: 为什么/怎么 … 不能/没/一直 in one
 clause — 为什么几次都送不到) counts like a lexicon cue: on real chats the intent model scored
-such complaints 0.1–0.8.
+such complaints 0.1–0.8. A finding whose complaint only the intent model saw is severity
+medium, not high: on the blind-labelled real chats those were true 34 of 65 times, findings
+with a lexicon cue 95 of 109; the reviewer sees the surer ones first and a false one costs the
+agent half as much. Evidence `signal`: lexicon | pattern | model.
 
 违规 (violating):  顾客「收到的焊机外壳摔坏了」 客服「您拍个照片发过来」
 合规 (compliant):  顾客「收到的焊机外壳摔坏了」 客服「非常抱歉给您带来不便，麻烦拍个照片」
@@ -37,7 +40,7 @@ from .base import Param, Rule
 
 RULE = Rule(
     id="missing_apology",
-    version="2.2",
+    version="2.3",
     name="售后未致歉",
     category="态度类",
     severity="high",

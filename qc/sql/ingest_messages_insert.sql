@@ -28,7 +28,7 @@ CREATE OR REPLACE TEMP TABLE chat_keyed AS
 WITH keyed AS (
     SELECT g.*, g.h || ':' || coalesce(o.occ, 0)::VARCHAR AS msg_key, coalesce(o.copy, false) AS copy
     FROM chat_good g LEFT JOIN chat_occ o USING (line)
-), marked AS (
+), marked AS MATERIALIZED (
     SELECT k.* EXCLUDE (copy), k.copy OR coalesce(k.msg_key IN (SELECT msg_key FROM messages), false) AS is_dup
     FROM keyed k
 ), claims AS (
