@@ -22,7 +22,7 @@ def _chat(cid, complaint, t0=1793671200):
 def test_model_only_complaint_is_medium_and_says_so(con, tmp_path):
     rows = (_chat("lex", "收到的焊机外壳摔坏了")                 # 摔坏: complaint.txt
             + _chat("pat", "为什么我的焊机总是启动失败")            # complaint_patterns.txt
-            + _chat("model", "空调开的制冷，吹出来却是热风"))        # no cue: the intent model
+            + _chat("model", "收到货发现外壳瘪了一块"))        # no cue: the intent model
     ingest_paths(con, [write_jsonl(tmp_path / "c.jsonl", rows)])
     inspect(con, all_=True, use_models=True)
     got = {c: (sev, json.loads(ev), expl) for c, sev, ev, expl in con.execute(
