@@ -626,6 +626,13 @@ def _eval_real(real, labels, no_models, show_errors, markdown):
             s = sc[rid]
             t.add_row(rid, who, str(s.findings), str(s.tp), fmt(s.precision), str(s.positives), str(s.found), fmt(s.recall))
     console.print(t)
+    sig = Table(title="missing_apology 按投诉信号 (by the signal that saw the complaint: judged / true)")
+    for col in ("标注人", "lexicon 词库", "pattern 句式", "model 仅模型"):
+        sig.add_column(col, no_wrap=True)
+    for who, sc in r["scores"].items():
+        bs = sc["missing_apology"].by_signal
+        sig.add_row(who, *(f"{bs.get(k, [0, 0])[0]} / {bs.get(k, [0, 0])[1]}" for k in ("lexicon", "pattern", "model")))
+    console.print(sig)
     if r["agreement"]:
         a = Table(title="两位标注人的一致性 (agreement: items both marked / only the first / only the second)")
         for col in ("label", "both", "only A", "only B"):

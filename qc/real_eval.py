@@ -44,6 +44,8 @@ class RealScore:
     found: int = 0             # labelled positives flagged
     false_alarms: list = field(default_factory=list)
     misses: list = field(default_factory=list)
+    # missing_apology: which signal saw the complaint (evidence `signal`) -> [judged, true]
+    by_signal: dict = field(default_factory=dict)
 
     @property
     def precision(self):
@@ -120,6 +122,10 @@ def score(findings: list[dict], labels: dict[str, dict], texts: dict | None = No
                 ok = bool(lab.get("unanswered"))
             else:
                 continue
+            if rid == "missing_apology":
+                sig = out[rid].by_signal.setdefault((f["evidence"] or {}).get("signal") or "?", [0, 0])
+                sig[0] += 1
+                sig[1] += ok
             for name in ((rid, "tone") if rid in ("rude_tone", "forbidden_phrase") else (rid,)):
                 s = out[name]
                 s.findings += 1
