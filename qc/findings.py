@@ -89,6 +89,8 @@ class Finding:
             if d.get("lexicon"):
                 phrase = d.get("phrase") or d.get("complaint_cue")
                 sources.append({"lexicon": d["lexicon"], **({"phrase": phrase} if phrase else {})})
+            if d.get("complaint_pattern"):
+                sources.append({"lexicon": "lexicons/complaint_patterns.txt", "pattern": d["complaint_pattern"]})
             if d.get("model"):
                 p = d.get("p", d.get("model_p_complaint"))
                 thr = d.get("threshold", d.get("complaint_threshold"))

@@ -32,3 +32,10 @@ def test_model_only_complaint_is_medium_and_says_so(con, tmp_path):
     assert got["pat"][1]["complaint_pattern"] == "为什么我的焊机总是"
     assert got["model"][0] == "medium" and got["model"][1]["signal"] == "model"
     assert "仅模型判断" in got["model"][2] and got["model"][1]["model_p_complaint"] >= 0.85
+    # the decision trace the console and `qc explain` show names what the finding rests on
+    from qc import findings
+
+    traces = {f.conversation_id: f.trace["sources"] for f in findings.query(con, findings.Filter(rule="missing_apology"))}
+    assert {"lexicon": "lexicons/complaint_patterns.txt", "pattern": "为什么我的焊机总是"} in traces["pat"]
+    assert any(s.get("model", "").startswith("customer_intent@") and s.get("p", 0) >= 0.85 for s in traces["model"])
+    assert not any(s.get("model", "").startswith("customer_intent@") for s in traces["lex"])
