@@ -128,7 +128,8 @@ def review_examples(con, task: str) -> list[dict]:
     (qc/rules/<id>.py: `review_labels`, `review_text`, `dismissal_teaches`): a confirmed
     finding (or a rejected appeal) makes the text it points at a positive example of the
     rule's label for this task; a dismissal makes it an `other` example only where the rule
-    says a dismissal is about the text (agent side: "it wasn't rude")."""
+    says a dismissal is about the text (agent side: "it wasn't rude"), or where its reason is
+    one of the rule's `teaching_dismissals` (误判：顾客没有投诉)."""
     from .rules import RULES
 
     teaching = {r.id: r for r in RULES if task in r.review_labels}
@@ -136,7 +137,7 @@ def review_examples(con, task: str) -> list[dict]:
         return []
     rows = con.execute(
         """
-        SELECT f.rule_id, l.decision, f.conversation_id, f.message_seq, f.evidence
+        SELECT f.rule_id, l.decision, f.conversation_id, f.message_seq, f.evidence, coalesce(l.reason, '')
         FROM findings f JOIN review_latest l USING (finding_id)
         WHERE l.decision IN ('confirmed', 'dismissed', 'appeal_rejected', 'appeal_upheld')
           AND f.rule_id IN (SELECT unnest(?))
@@ -144,7 +145,7 @@ def review_examples(con, task: str) -> list[dict]:
         [sorted(teaching)],
     ).fetchall()
     out = []
-    for rule_id, decision, conv, seq, evidence in rows:
+    for rule_id, decision, conv, seq, evidence, reason in rows:
         rule = teaching[rule_id]
         if rule.review_text != "flagged":
             seq = (json.loads(evidence) if evidence else {}).get(rule.review_text)
@@ -154,7 +155,8 @@ def review_examples(con, task: str) -> list[dict]:
         if not hit or not hit[0]:
             continue
         positive = decision in ("confirmed", "appeal_rejected")
-        if not positive and not rule.dismissal_teaches:
+        if not positive and not (rule.dismissal_teaches or
+                                 any(reason.strip().startswith(r) for r in rule.teaching_dismissals)):
             continue
         out.append({"text": hit[0], "labels": [rule.review_labels[task]] if positive else ["other"],
                     "source": f"review:{decision}"})

@@ -131,3 +131,23 @@ def test_shipped_models_catch_a_long_complaint_without_lexicon_cue(tmp_path):
     inspect(con, all_=True)
     got = con.execute("SELECT message_seq, explanation FROM findings WHERE rule_id = 'missing_apology'").fetchall()
     assert len(got) == 1 and got[0][0] == 1 and "customer_intent@" in got[0][1]
+
+
+def test_a_not_a_complaint_dismissal_teaches_the_intent_model(tmp_path):
+    # missing_apology: a dismissal says nothing about the customer's text in general (the agent
+    # may have apologised in words no lexicon holds), but 误判：顾客没有投诉 does — the message
+    # becomes an in-domain `other` example, the kind the template-trained model lacks.
+    con = store.connect(tmp_path / "d.duckdb")
+    rows = [
+        {"conversation_id": "d1", "ts": "2026-11-03 10:00:00", "role": "customer", "text": "没看到退款，只有退货。"},
+        {"conversation_id": "d1", "ts": "2026-11-03 10:00:10", "role": "agent", "agent_id": "美家:小周", "text": "一样的，点击申请退货"},
+    ]
+    ingest_paths(con, [write_jsonl(tmp_path / "d.jsonl", rows)])
+    con.execute("""INSERT INTO findings VALUES ('m1', 'd1', 1, '美家:小周', 'default', DATE '2026-11-03', 'missing_apology', '2.3',
+                   'medium', '态度类', NULL, NULL, NULL, '{}', 'x', 'model', 0.99, 1, now())""")
+    con.execute("INSERT INTO reviews (finding_id, decision, reviewer, reason, decided_at) VALUES ('m1', 'dismissed', '质检:王', '已按流程处理', now())")
+    assert classify.review_examples(con, "customer_intent") == []
+    con.execute("INSERT INTO reviews (finding_id, decision, reviewer, reason, decided_at) VALUES "
+                "('m1', 'dismissed', '质检:王', '误判：顾客没有投诉 只是在问怎么操作', now() + INTERVAL 1 MINUTE)")
+    assert classify.review_examples(con, "customer_intent") == [
+        {"text": "没看到退款，只有退货。", "labels": ["other"], "source": "review:dismissed"}]

@@ -154,3 +154,13 @@ def test_importing_every_qc_module_loads_no_prefect():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_teaching_dismiss_reasons_are_offered_to_reviewers():
+    # a reason that teaches a model must be one a reviewer can pick in the console
+    from qc.config import load_config
+
+    offered = load_config().review["dismiss_reasons"]
+    for r in RULES:
+        for reason in r.teaching_dismissals:
+            assert reason in offered, (r.id, reason)

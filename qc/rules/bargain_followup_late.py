@@ -44,5 +44,6 @@ RULE = Rule(
                    "guard removes the model's real-chat false alarms (点 / 你们不送吧 at 0.9+)"),
     ),
     review_labels={"customer_intent": "bargain"},
+    teaching_dismissals=("误判：顾客没有议价",),
     review_text="bargain_seq",
 )

@@ -87,6 +87,11 @@ class Rule:
     # A dismissal says the text was not what the model thought (agent side: "it wasn't
     # rude"); for customer-side rules a dismissal is usually about the agent and teaches nothing.
     dismissal_teaches: bool = False
+    # Dismiss reasons (presets of config review.dismiss_reasons, matched at the start of the
+    # reason) that *do* say the flagged text was not what the model read, where a dismissal in
+    # general does not: 误判：顾客没有投诉 on missing_apology makes the customer's message an
+    # `other` example — in-domain negatives, the kind the models lack (real-chat evaluation).
+    teaching_dismissals: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.category not in CATEGORIES:

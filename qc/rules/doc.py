@@ -57,5 +57,6 @@ def reference_markdown() -> str:
         if r.review_labels:
             teaches = ", ".join(f"{t}:{l}" for t, l in r.review_labels.items())
             out.append(f"\nReviews teach the classifiers: a confirmed finding is an example of {teaches}"
-                       f"{'; a dismissal is an `other` example' if r.dismissal_teaches else ''}.\n")
+                       f"{'; a dismissal is an `other` example' if r.dismissal_teaches else ''}"
+                       f"{'; a dismissal with reason ' + ' / '.join(r.teaching_dismissals) + ' is an `other` example' if r.teaching_dismissals else ''}.\n")
     return "".join(out)

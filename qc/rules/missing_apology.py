@@ -61,4 +61,5 @@ RULE = Rule(
                    "with the December models, real apologies (对不住 / 道个歉) 1.0"),
     ),
     review_labels={"customer_intent": "complaint"},
+    teaching_dismissals=("误判：顾客没有投诉",),
 )
