@@ -135,6 +135,8 @@ class Filter:
     status: str | None = None
     severity: str | None = None
     finding_id: str | None = None
+    since: date | str | None = None      # first day, inclusive (a report's period)
+    until: date | str | None = None      # last day, exclusive
 
     def where(self) -> tuple[str, list]:
         sql, params = [], []
@@ -146,6 +148,12 @@ class Filter:
         if self.day is not None:
             sql.append("f.day = ?::DATE")
             params.append(str(self.day))
+        if self.since is not None:
+            sql.append("f.day >= ?::DATE")
+            params.append(str(self.since))
+        if self.until is not None:
+            sql.append("f.day < ?::DATE")
+            params.append(str(self.until))
         if self.status is not None:
             sql.append("coalesce(r.decision, 'pending') = ?")
             params.append(self.status)

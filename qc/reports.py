@@ -204,7 +204,8 @@ def period_findings(con, period: str, agent: str | None = None, shop: str | None
     from .scorecard import period_bounds
 
     start, end = period_bounds(period)
-    rows = [f for f in F.query(con, F.Filter(agent=agent, shop=shop)) if f.day and start <= f.day < end]
+    # the period in SQL: a database holds months of findings, a report reads one
+    rows = F.query(con, F.Filter(agent=agent, shop=shop, since=start, until=end))
     rows.sort(key=lambda f: (-F.SEVERITY_ORDER.get(f.severity, 0), str(f.day), f.conversation_id, f.message_seq or 0))
     return rows
 

@@ -120,3 +120,18 @@ def test_same_findings_on_the_bundled_sample_as_before_the_refactor(tmp_path):
     snap = [json.loads(l) for l in (Path(__file__).parent / "data" / "sample_findings.jsonl").read_text(encoding="utf-8").splitlines() if l]
     want = sorted(json.dumps({k: d[k] for k in keep}, ensure_ascii=False, sort_keys=True) for d in snap)
     assert len(got) == len(want) > 100 and got == want
+
+
+def test_a_report_reads_only_its_period(tmp_path):
+    # months of findings in one database: the period is a bound SQL filter, not a Python pass
+    # over every finding ever stored
+    from qc import findings as F
+    from qc.reports import period_findings
+
+    con = store.connect(tmp_path / "p.duckdb")
+    for fid, day in (("o1", "2026-10-31"), ("n1", "2026-11-01"), ("n2", "2026-11-30"), ("d1", "2026-12-01")):
+        con.execute(f"""INSERT INTO findings VALUES ('{fid}', 'c-{fid}', 1, '大焊:小李', 'default', DATE '{day}',
+                        'forbidden_phrase', '1.0', 'medium', '态度类', NULL, NULL, NULL, '{{}}', 'x', 'lexicon', NULL, 1, now())""")
+    assert [f.finding_id for f in F.query(con, F.Filter(since="2026-11-01", until="2026-12-01"))] == ["n1", "n2"]
+    assert sorted(f.finding_id for f in period_findings(con, "2026-11")) == ["n1", "n2"]
+    assert [f.finding_id for f in F.query(con, F.Filter(since="2026-12-01"))] == ["d1"]
