@@ -82,13 +82,19 @@ def test_inspection_falls_back_to_lexicons_and_says_so(tmp_path, chat_rows, monk
     assert con.execute("SELECT notes FROM inspect_runs").fetchone()[0].count("已退回词库") == 2
 
 
-def test_reviews_become_training_examples(tmp_path, tiny_corpus):
-    con = store.connect(tmp_path / "r.duckdb")
+def _two_message_chat(tmp_path, cid, customer_text, agent, agent_text):
+    """A database holding one customer message and the agent's answer."""
+    con = store.connect(tmp_path / f"{cid}.duckdb")
     rows = [
-        {"conversation_id": "r1", "ts": "2026-11-03 10:00:00", "role": "customer", "text": "这双鞋怎么样"},
-        {"conversation_id": "r1", "ts": "2026-11-03 10:00:10", "role": "agent", "agent_id": "衣选:小雅", "text": "爱要不要，就这价"},
+        {"conversation_id": cid, "ts": "2026-11-03 10:00:00", "role": "customer", "text": customer_text},
+        {"conversation_id": cid, "ts": "2026-11-03 10:00:10", "role": "agent", "agent_id": agent, "text": agent_text},
     ]
-    ingest_paths(con, [write_jsonl(tmp_path / "c.jsonl", rows)])
+    ingest_paths(con, [write_jsonl(tmp_path / f"{cid}.jsonl", rows)])
+    return con
+
+
+def test_reviews_become_training_examples(tmp_path, tiny_corpus):
+    con = _two_message_chat(tmp_path, "r1", "这双鞋怎么样", "衣选:小雅", "爱要不要，就这价")
     con.execute("""INSERT INTO findings VALUES ('f1', 'r1', 2, '衣选:小雅', 'default', DATE '2026-11-03', 'rude_tone', '1.0',
                    'medium', '态度类', '语气', NULL, NULL, '{}', 'x', 'model', 0.95, 1, now())""")
     con.execute("INSERT INTO reviews (finding_id, decision, reviewer, reason, decided_at) VALUES ('f1', 'confirmed', '质检:王', '确实不耐烦', now())")
@@ -137,12 +143,7 @@ def test_a_not_a_complaint_dismissal_teaches_the_intent_model(tmp_path):
     # missing_apology: a dismissal says nothing about the customer's text in general (the agent
     # may have apologised in words no lexicon holds), but 误判：顾客没有投诉 does — the message
     # becomes an in-domain `other` example, the kind the template-trained model lacks.
-    con = store.connect(tmp_path / "d.duckdb")
-    rows = [
-        {"conversation_id": "d1", "ts": "2026-11-03 10:00:00", "role": "customer", "text": "没看到退款，只有退货。"},
-        {"conversation_id": "d1", "ts": "2026-11-03 10:00:10", "role": "agent", "agent_id": "美家:小周", "text": "一样的，点击申请退货"},
-    ]
-    ingest_paths(con, [write_jsonl(tmp_path / "d.jsonl", rows)])
+    con = _two_message_chat(tmp_path, "d1", "没看到退款，只有退货。", "美家:小周", "一样的，点击申请退货")
     con.execute("""INSERT INTO findings VALUES ('m1', 'd1', 1, '美家:小周', 'default', DATE '2026-11-03', 'missing_apology', '2.3',
                    'medium', '态度类', NULL, NULL, NULL, '{}', 'x', 'model', 0.99, 1, now())""")
     con.execute("INSERT INTO reviews (finding_id, decision, reviewer, reason, decided_at) VALUES ('m1', 'dismissed', '质检:王', '已按流程处理', now())")
