@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import segment
+from . import fastlinear, segment
 from .errors import QCError
+from .fastlinear import FastLinear
 from .paths import CORPUS_DIR, MODELS_DIR
 from .text import normalize
 
@@ -211,8 +212,12 @@ class Model:
         return f"{self.name}@{self.version}"
 
     def _sklearn_probs(self, texts: list[str]) -> np.ndarray:
-        X = self.impl.named_steps["features"].transform(texts)
-        probs = np.asarray(self.impl.named_steps["clf"].predict_proba(X))
+        if isinstance(self.impl, FastLinear):
+            X = self.impl.transform(texts)
+            probs = self.impl.proba(X)
+        else:
+            X = self.impl.named_steps["features"].transform(texts)
+            probs = np.asarray(self.impl.named_steps["clf"].predict_proba(X))
         # A text with no known word, n-gram or cue (a lone 👌, a foreign script) tells the
         # model nothing; its intercepts alone must not make a finding: call it `other`.
         blank = np.diff(X.indptr) == 0
@@ -244,7 +249,7 @@ class Model:
                 # distinct texts/s on 2 cores).
                 from concurrent.futures import ThreadPoolExecutor
 
-                feats = self.impl.named_steps["features"]
+                feats = self.impl if isinstance(self.impl, FastLinear) else self.impl.named_steps["features"]
                 if getattr(feats, "_fast", True) is None:
                     feats._build()          # once, before the threads share it
                 with ThreadPoolExecutor(len(chunks)) as pool:
@@ -317,13 +322,11 @@ def _chunks(texts: list[str]) -> list[list[str]]:
 
 
 def _versions() -> dict:
-    import sklearn
+    # the installed versions without importing scikit-learn or spaCy (~1 s each at every load)
+    from importlib.metadata import PackageNotFoundError, version
 
-    v = {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "segmenter": segment.backend()}
+    v = {"python": platform.python_version(), "scikit-learn": version("scikit-learn"), "segmenter": segment.backend()}
     try:
-        # the installed version without importing spaCy (an import costs ~1 s at every load)
-        from importlib.metadata import PackageNotFoundError, version
-
         v["spacy"] = version("spacy")
     except PackageNotFoundError:
         pass
@@ -546,12 +549,17 @@ def load_model(task: str, version: str | None = None, models_dir: Path | None = 
         if meta["libraries"].get("scikit-learn") != libs["scikit-learn"]:
             raise ModelError(f"{path}: 模型由 scikit-learn {meta['libraries'].get('scikit-learn')} 训练，"
                              f"当前为 {libs['scikit-learn']}，请重新训练 (qc train)")
-        import joblib
+        # The numpy-only predictor cached from this exact joblib (qc/fastlinear.py: same
+        # probabilities, no scikit-learn import); built from the joblib on first load.
+        impl = fastlinear.load_cached(path / "model.joblib") if (path / "model.joblib").exists() else None
+        if impl is None:
+            import joblib
 
-        try:
-            impl = joblib.load(path / "model.joblib")
-        except Exception as exc:  # noqa: BLE001 - any unpickling failure is "incompatible"
-            raise ModelError(f"{path}/model.joblib: 无法加载模型 ({type(exc).__name__}: {exc})") from None
+            try:
+                impl = joblib.load(path / "model.joblib")
+            except Exception as exc:  # noqa: BLE001 - any unpickling failure is "incompatible"
+                raise ModelError(f"{path}/model.joblib: 无法加载模型 ({type(exc).__name__}: {exc})") from None
+            impl = fastlinear.write_cache(path / "model.joblib", impl) or impl
     else:
         import spacy
 

@@ -13,35 +13,18 @@ messages/s. `CueTfidf.transform` therefore works on the whole batch joined into 
 string: character n-grams are packed code points (3 x 21 bits in an int64) looked up in the
 fitted vocabulary with numpy `searchsorted`; words come from one segmenter call and one
 C-level `map(dict.get)`; lexicon phrases from one Aho-Corasick pass (sparse hits).
+(`qc.fastlinear.featurize`, shared with the scikit-learn-free predictor there).
 tests/test_features.py proves both paths give the same matrix.
 """
 
 from __future__ import annotations
 
-from itertools import chain, repeat
-
-import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
 
 from . import segment
-from .text import _FULLWIDTH, normalize
-
-NGRAMS = (1, 2, 3)
-SEP = "\n"   # joins a batch in the fast transform; `fnorm` turns it into a space in every text
-_BITS = 21    # a code point fits in 21 bits: an n-gram of up to 3 characters packs into an int64
-
-
-# qc.text.normalize's full-width table plus newline -> space (fnorm without the lower()).
-_FNORM_TABLE = {**_FULLWIDTH, ord(SEP): ord(" ")}
-
-
-def fnorm(doc: str) -> str:
-    """Feature normalisation: qc.text.normalize, and newlines as spaces (so a newline can
-    separate the messages of a batch without ever being part of one)."""
-    return normalize(doc or "").replace(SEP, " ")
+from .fastlinear import NGRAMS, automaton, featurize, fnorm, tables
 
 
 def _cue_tokens() -> dict[str, list[str]]:
@@ -73,21 +56,6 @@ def analyze(doc: str) -> list[str]:
     return out + cues
 
 
-def _codepoints(s: str) -> np.ndarray:
-    return np.frombuffer(s.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-
-
-def _pack(cp: np.ndarray, n: int) -> np.ndarray:
-    """Keys of all n-grams of a code-point array: n characters packed into one int64."""
-    m = len(cp) - n + 1
-    if m <= 0:
-        return np.zeros(0, dtype=np.int64)
-    key = cp[:m].copy()
-    for j in range(1, n):
-        key = (key << _BITS) | cp[j:j + m]
-    return key
-
-
 class CueTfidf(BaseEstimator, TransformerMixin):
     """TF-IDF over `analyze`, with a fast batch transform (see module docstring)."""
 
@@ -109,77 +77,13 @@ class CueTfidf(BaseEstimator, TransformerMixin):
         return state
 
     def _build(self):
-        import ahocorasick
-
-        vocab = self.vec_.vocabulary_
-        words = {k[2:]: v for k, v in vocab.items() if k.startswith("w:")}
-        # character n-grams: per length, sorted packed keys and their feature ids
-        ngrams = {}
-        for n in NGRAMS:
-            items = [(int(_pack(_codepoints(k), n)[0]), v) for k, v in vocab.items() if len(k) == n]
-            items.sort()
-            ngrams[n] = (np.array([k for k, _ in items], dtype=np.int64), np.array([v for _, v in items], dtype=np.int64))
-        # lexicon phrases -> the feature ids of their cue tokens (sparse: ~1 hit a message)
-        phrases = [(p, [vocab[t] for t in toks if t in vocab]) for p, toks in self.cues_.items()]
-        phrases = [(p, ids) for p, ids in phrases if ids]
-        auto = ahocorasick.Automaton(ahocorasick.STORE_INTS)
-        for j, (p, _ids) in enumerate(phrases):
-            auto.add_word(p, j)
-        if phrases:
-            auto.make_automaton()
-        self._fast = (words, ngrams, auto if phrases else None, [ids for _, ids in phrases])
+        words, ngrams, phrases, cue_ids = tables(self.vec_.vocabulary_, self.cues_)
+        self._fast = (words, ngrams, automaton(phrases), cue_ids)
         return self._fast
 
     def transform(self, texts):
         words, ngrams, auto, cue_ids = self._fast or self._build()
-        n = len(texts)
-        # The whole batch as one string, messages separated by SEP (which fnorm removed from
-        # every message): n-grams are packed code points looked up with numpy, the words come
-        # from one segmenter call — no Python per n-gram, per word or per message beyond fnorm.
-        norm = [(t or "").translate(_FNORM_TABLE) for t in texts]
-        lens = np.fromiter(map(len, norm), dtype=np.int64, count=n)
-        big = SEP.join(norm)
-        low = big.lower()                       # once for the batch, not once per message
-        if len(low) == len(big):
-            big = low
-        else:                                   # a character whose lower case is longer (İ)
-            norm = [fnorm(t) for t in texts]
-            lens = np.fromiter(map(len, norm), dtype=np.int64, count=n)
-            big = SEP.join(norm)
-        cp = _codepoints(big)
-        pos_doc = np.repeat(np.arange(n), lens + 1)[:len(cp)]
-        sep_cum = np.concatenate([[0], np.cumsum(cp == ord(SEP))])
-        rows, cols = [], []
-        for k in NGRAMS:
-            keys = _pack(cp, k)
-            if not len(keys):
-                continue
-            clean = (sep_cum[k:] - sep_cum[:-k]) == 0          # no separator inside the window
-            vkeys, vids = ngrams[k]
-            if not len(vkeys):
-                continue
-            at = np.minimum(np.searchsorted(vkeys, keys), len(vkeys) - 1)
-            hit = clean & (vkeys[at] == keys)
-            rows.append(pos_doc[:len(keys)][hit])
-            cols.append(vids[at[hit]])
-        toks = segment.cut(big)
-        w = np.fromiter(map(words.get, toks, repeat(-1)), dtype=np.int64, count=len(toks))
-        wlen = np.fromiter(map(len, toks), dtype=np.int64, count=len(toks))
-        wstart = np.cumsum(wlen) - wlen
-        keep = w >= 0
-        rows.append(pos_doc[wstart[keep]])
-        cols.append(w[keep])
-        if auto is not None:
-            hits = np.fromiter(chain.from_iterable(auto.iter(big)), dtype=np.int64).reshape(-1, 2)
-            if len(hits):
-                ids = [cue_ids[j] for j in hits[:, 1]]
-                rows.append(np.repeat(pos_doc[hits[:, 0]], [len(x) for x in ids]))
-                cols.append(np.fromiter(chain.from_iterable(ids), dtype=np.int64))
-        X = sp.csr_matrix((np.ones(sum(len(r) for r in rows)), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(n, len(self.vec_.vocabulary_)))
-        X.sum_duplicates()
-        X.data = np.log(X.data) + 1.0                     # sublinear tf, as TfidfVectorizer
-        X = X @ sp.diags(self.vec_.idf_)
+        X = featurize(texts, words, ngrams, auto, cue_ids, self.vec_.idf_)
         return l2_normalize(X, norm="l2", copy=False)
 
     def transform_reference(self, texts):
