@@ -137,6 +137,7 @@ class Filter:
     finding_id: str | None = None
     since: date | str | None = None      # first day, inclusive (a report's period)
     until: date | str | None = None      # last day, exclusive
+    counted: bool | None = None          # True: only findings that still count (not withdrawn)
 
     def where(self) -> tuple[str, list]:
         sql, params = [], []
@@ -157,10 +158,16 @@ class Filter:
         if self.status is not None:
             sql.append("coalesce(r.decision, 'pending') = ?")
             params.append(self.status)
+        if self.counted is not None:
+            sql.append(("" if self.counted else "NOT ") + "(coalesce(r.decision, 'pending') NOT IN (SELECT unnest(?::VARCHAR[])))")
+            params.append(sorted(WITHDRAWN))
         return (" WHERE " + " AND ".join(sql)) if sql else "", params
 
 
 ORDER = " ORDER BY f.day, f.conversation_id, f.message_seq NULLS FIRST, f.rule_id, f.finding_id"
+# Most severe first, then as ORDER (reports: the worst findings of a period, in SQL)
+SEVERE_FIRST = (" ORDER BY CASE f.severity " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in SEVERITY_ORDER.items())
+                + " ELSE 0 END DESC, " + ORDER.removeprefix(" ORDER BY "))
 
 
 def _row(r) -> Finding:
@@ -169,10 +176,11 @@ def _row(r) -> Finding:
     return Finding(**d)
 
 
-def query(con, flt: Filter | None = None, limit: int | None = None, offset: int = 0) -> list[Finding]:
+def query(con, flt: Filter | None = None, limit: int | None = None, offset: int = 0,
+          severe_first: bool = False) -> list[Finding]:
     """Findings matching `flt`, each with its latest review status."""
     where, params = (flt or Filter()).where()
-    sql = _SELECT + where + ORDER
+    sql = _SELECT + where + (SEVERE_FIRST if severe_first else ORDER)
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params = params + [int(limit), int(offset)]

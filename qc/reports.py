@@ -199,19 +199,25 @@ def indicator_sheet(wb, cfg):
     return write_sheet(wb, "指标说明", ["岗位", "指标", "方向", "权重", "档次（区间 → 得分）"], data, max_w=90, table=False)
 
 
-def period_findings(con, period: str, agent: str | None = None, shop: str | None = None) -> list:
-    """The period's findings (the findings layer, with review status), most severe first."""
+def period_findings(con, period: str, agent: str | None = None, shop: str | None = None,
+                    limit: int | None = None, counted: bool | None = None) -> list:
+    """The period's findings (the findings layer, with review status), most severe first;
+    at most `limit`; `counted`: only those that still count."""
     from .scorecard import period_bounds
 
     start, end = period_bounds(period)
-    # the period in SQL: a database holds months of findings, a report reads one
-    rows = F.query(con, F.Filter(agent=agent, shop=shop, since=start, until=end))
-    rows.sort(key=lambda f: (-F.SEVERITY_ORDER.get(f.severity, 0), str(f.day), f.conversation_id, f.message_seq or 0))
-    return rows
+    # the period, the order and the limit in SQL: a database holds months of findings, a
+    # report reads one, and a sheet shows its worst `limit` (a 1M-message month has 40k)
+    return F.query(con, F.Filter(agent=agent, shop=shop, since=start, until=end, counted=counted), limit=limit,
+                   severe_first=True)
 
 
-def findings_sheet(wb, con, period: str, agent: str | None = None, shop: str | None = None, limit: int = 20000,
-                   fs: list | None = None):
+FINDINGS_SHEET_LIMIT = 20000   # rows of 明细 (most severe first); the console lists them all
+EXAMPLES = 20                  # 示例: the worst findings that count, in context
+
+
+def findings_sheet(wb, con, period: str, agent: str | None = None, shop: str | None = None,
+                   limit: int = FINDINGS_SHEET_LIMIT, fs: list | None = None):
     """明细: one row per finding of the period (at most `limit`, most severe first)."""
     rows = (fs if fs is not None else period_findings(con, period, agent, shop))[:limit]
     texts = _message_texts(con, rows)
@@ -224,7 +230,7 @@ def findings_sheet(wb, con, period: str, agent: str | None = None, shop: str | N
                                   "问题编号", "说明", "消息原文（已脱敏）"], data, {0: "yyyy-mm-dd"}, max_w=70)
 
 
-def examples_sheet(wb, con, fs: list, n: int = 20):
+def examples_sheet(wb, con, fs: list, n: int = EXAMPLES):
     """示例: the n worst findings that count, each with its message in context (two before,
     one after); one row per message, the flagged one marked."""
     data = []
@@ -258,9 +264,8 @@ def write_scorecard_xlsx(rows: list[dict], path, period: str, con=None, cfg=None
     scorecard_sheet(wb, rows, period)
     points_sheet(wb, rows, cfg)
     if con is not None:
-        fs = period_findings(con, period)
-        findings_sheet(wb, con, period, fs=fs)
-        examples_sheet(wb, con, [f for f in fs if f.counts])
+        findings_sheet(wb, con, period, fs=period_findings(con, period, limit=FINDINGS_SHEET_LIMIT))
+        examples_sheet(wb, con, period_findings(con, period, counted=True, limit=EXAMPLES))
     indicator_sheet(wb, cfg)
     wb.save(path)
 
@@ -373,7 +378,7 @@ def agent_report_html(con, rows: list[dict], agent: str, period: str) -> str:
 
         raise QCError(f"{period} 没有客服 {agent!r} 的考核数据 (no scorecard row for this agent in the period)")
     team = [r for r in rows if r["shop_id"] == me["shop_id"] and r["role_group"] == me["role_group"]]
-    fs = [f for f in period_findings(con, period, agent=agent) if f.counts]
+    fs = period_findings(con, period, agent=agent, counted=True)
     by_rule: dict[str, int] = {}
     by_cat: dict[str, int] = {}
     for f in fs:
@@ -430,7 +435,7 @@ def team_report_html(con, rows: list[dict], period: str, team: str | None = None
         f"<td class=num>{E(_fmt('total_points', r.get('total_points')))}</td><td class=num>{E(_fmt('pay', r.get('pay')))}</td>"
         f"<td>{E(r['quadrant'])}</td></tr>" for i, r in enumerate(rows, start=1))
     agents = [r["agent_id"] for r in rows]
-    fs = [f for f in period_findings(con, period, shop=team) if f.counts and f.agent_id in set(agents)]
+    fs = [f for f in period_findings(con, period, shop=team, counted=True) if f.agent_id in set(agents)]
     counts: dict = {}
     for f in fs:
         counts[(f.agent_id, _rule_name(f.rule_id))] = counts.get((f.agent_id, _rule_name(f.rule_id)), 0) + 1
@@ -512,9 +517,8 @@ def write_report_xlsx(con, rows: list[dict], path, period: str, agent: str | Non
     sel = [r for r in rows if agent is None or r["agent_id"] == agent]
     scorecard_sheet(wb, sel, period)
     points_sheet(wb, sel, cfg)
-    fs = period_findings(con, period, agent=agent, shop=team)
-    findings_sheet(wb, con, period, fs=fs)
-    examples_sheet(wb, con, [f for f in fs if f.counts])
+    findings_sheet(wb, con, period, fs=period_findings(con, period, agent=agent, shop=team, limit=FINDINGS_SHEET_LIMIT))
+    examples_sheet(wb, con, period_findings(con, period, agent=agent, shop=team, counted=True, limit=EXAMPLES))
     if agent is None:
         write_sheet(wb, "询单流失", ["会话", "客服", "问题规则"],
                     [[for_sheet(c), for_sheet(a), for_sheet(rs)] for c, a, rs in _lost_inquiries(con, period, team)])

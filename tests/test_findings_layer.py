@@ -135,3 +135,23 @@ def test_a_report_reads_only_its_period(tmp_path):
     assert [f.finding_id for f in F.query(con, F.Filter(since="2026-11-01", until="2026-12-01"))] == ["n1", "n2"]
     assert sorted(f.finding_id for f in period_findings(con, "2026-11")) == ["n1", "n2"]
     assert [f.finding_id for f in F.query(con, F.Filter(since="2026-12-01"))] == ["d1"]
+
+
+def test_a_reports_worst_findings_come_from_sql_in_severity_order(tmp_path):
+    # 明细 shows the worst `limit` of a month and 示例 the worst that still count: the order,
+    # the limit and the withdrawn filter are SQL (a 1M-message month holds 40k findings)
+    from qc.reports import period_findings
+
+    con = store.connect(tmp_path / "w.duckdb")
+    rows = [("a", "low", 1), ("b", "redline", 2), ("c", "medium", 1), ("d", "high", 3), ("e", "redline", 1),
+            ("f", "high", 1)]
+    for fid, sev, seq in rows:
+        con.execute(f"""INSERT INTO findings VALUES ('{fid}', 'c-{fid}', {seq}, '大焊:小李', 'default', DATE '2026-11-0{seq}',
+                        'forbidden_phrase', '1.0', '{sev}', '态度类', NULL, NULL, NULL, '{{}}', 'x', 'lexicon', NULL, 1, now())""")
+    con.execute("INSERT INTO reviews VALUES ('e', 'dismissed', '质检员', '误判', now(), NULL), ('d', 'confirmed', '质检员', NULL, now(), NULL)")
+    everything = period_findings(con, "2026-11")
+    assert [f.finding_id for f in everything] == ["e", "b", "f", "d", "c", "a"]    # severity, then day
+    assert [f.finding_id for f in period_findings(con, "2026-11", limit=3)] == ["e", "b", "f"]
+    counted = period_findings(con, "2026-11", counted=True, limit=2)
+    assert [f.finding_id for f in counted] == ["b", "f"]
+    assert [f.finding_id for f in period_findings(con, "2026-11", counted=True)] == [f.finding_id for f in everything if f.counts]
