@@ -219,7 +219,6 @@ def flag_messages(con) -> None:
                    bool_or(lexicon = 'ordered')   AS has_ordered,
                    bool_or(lexicon = 'followup')  AS has_followup,
                    bool_or(lexicon = 'urge_pay')  AS has_urge,
-                   bool_or(lexicon = 'question')  AS has_question,
                    bool_or(lexicon = 'closing_question') AS has_closing_question
             FROM mm GROUP BY row
         )
@@ -232,7 +231,8 @@ def flag_messages(con) -> None:
                coalesce(f.has_ordered, false)   AS has_ordered,
                coalesce(f.has_followup, false)  AS has_followup,
                coalesce(f.has_urge, false)      AS has_urge,
-               coalesce(f.has_question, false)  AS has_question,
+               -- FLAG_ONLY (qc/textmatch.py): one RE2 pass, on the roles the scan reads
+               coalesce(b.role IN ('customer', 'agent') AND regexp_matches(b.ntext, $question_re), false) AS has_question,
                coalesce(f.has_closing_question, false) AS has_closing_question,
                coalesce(b.norm <> '' AND b.norm IN (SELECT norm FROM ack_norm), false) AS is_ack,
 
@@ -244,7 +244,7 @@ def flag_messages(con) -> None:
                     ELSE false END AS emoji_only
         FROM bm b LEFT JOIN f USING (row)
         """,
-        {"stickers": pat["stickers"]},
+        {"stickers": pat["stickers"], "question_re": matcher().flag_pattern("question")},
     )
     con.execute(
         """

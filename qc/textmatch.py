@@ -29,6 +29,11 @@ MATCHED = ("forbidden", "allowlist", "apology", "soothing", "complaint", "bargai
 # (qc/inspect.py whole_message_patterns) — single characters like 价 / 券 would otherwise add
 # a hit to most messages of a day.
 WORD_AWARE_MAX_LEN = 2
+# Matched lexicons whose hits only ever set a per-message flag (has_question). The inspection's
+# scan leaves them out and flags them in SQL with one RE2 alternation over the same normalised
+# text (qc/inspect.py flag_messages): two in three of all hits were ？ / 吗 / 么, each a tuple
+# through Python, for a flag. The full automaton (the classifiers' cue features) keeps them.
+FLAG_ONLY = ("question",)
 
 
 def new_tokenizer(extra_lexicons: tuple[str, ...] = ()):
@@ -95,12 +100,28 @@ class Matcher:
             for e in lx.entries:
                 by_phrase.setdefault(e.phrase, []).append(len(self.entries))
                 self.entries.append((name, e))
+        # every entry (qc/features.py's cue tokens), and the inspection's scan without FLAG_ONLY
+        self.automaton, self.extra = self._automaton(by_phrase)
+        self.scan_automaton, self.scan_extra = self._automaton(
+            {p: kept for p, ids in by_phrase.items() if (kept := [i for i in ids if self.entries[i][0] not in FLAG_ONLY])})
+
+    @staticmethod
+    def _automaton(by_phrase: dict[str, list[int]]):
         # payload = the first entry id; phrases listed in several lexicons (rare) expand later
-        self.extra = {ids[0]: ids[1:] for ids in by_phrase.values() if len(ids) > 1}
-        self.automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        extra = {ids[0]: ids[1:] for ids in by_phrase.values() if len(ids) > 1}
+        auto = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         for phrase, ids in by_phrase.items():
-            self.automaton.add_word(phrase, ids[0])
-        self.automaton.make_automaton()
+            auto.add_word(phrase, ids[0])
+        auto.make_automaton()
+        return auto, extra
+
+    def flag_pattern(self, name: str) -> str:
+        """A FLAG_ONLY lexicon as one RE2 alternation of its phrases (longest first): a message
+        matches it exactly when the scan would have found one of them in it."""
+        import re
+
+        return "|".join(re.escape(p) for p in sorted({e.phrase for e in self.lexicons[name].entries if e.phrase},
+                                                     key=len, reverse=True))
 
     @property
     def versions(self) -> dict[str, str]:
@@ -119,7 +140,8 @@ class Matcher:
 
     def scan(self, rows: np.ndarray, texts: list[str]) -> pa.Table:
         """texts must be normalised (qc.text.normalize or the SQL equivalent).
-        Returns sparse hits: (row, entry, span_end) with span_end exclusive.
+        Returns sparse hits: (row, entry, span_end) with span_end exclusive; FLAG_ONLY
+        lexicons are not scanned (their flag is SQL: `flag_pattern`).
 
         The batch is joined into one string (messages separated by a newline, which no
         lexicon phrase contains, so no hit spans two messages) and scanned in one call;
@@ -130,14 +152,15 @@ class Matcher:
         starts = np.zeros(n, dtype=np.int64)
         if n > 1:
             starts[1:] = np.cumsum(lens + 1)[:-1]
-        raw = np.fromiter(chain.from_iterable(self.automaton.iter("\n".join(texts))), dtype=np.int64)
+        raw = np.fromiter(chain.from_iterable(self.scan_automaton.iter("\n".join(texts))), dtype=np.int64)
         raw = raw.reshape(-1, 2)
         ends, eids = raw[:, 0], raw[:, 1]
         doc = np.searchsorted(starts, ends, side="right") - 1
         span_end = ends - starts[doc] + 1
-        if self.extra:
+        if self.scan_extra:
+            extra = self.scan_extra
             more = [(d, e, x) for d, e, eid in zip(doc.tolist(), span_end.tolist(), eids.tolist())
-                    if eid in self.extra for x in self.extra[eid]] if np.isin(eids, list(self.extra)).any() else []
+                    if eid in extra for x in extra[eid]] if np.isin(eids, list(extra)).any() else []
             if more:
                 m = np.array(more, dtype=np.int64)
                 doc, span_end, eids = (np.concatenate([doc, m[:, 0]]), np.concatenate([span_end, m[:, 1]]),

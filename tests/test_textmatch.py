@@ -1,5 +1,6 @@
 """Phrase matching on characters, word-aware for short entries; pinned segmentations."""
 
+import numpy as np
 import pytest
 
 from qc.textmatch import match_texts, tokenizer
@@ -72,3 +73,28 @@ def test_classifier_segmenter_does_not_change_the_boundary_tokenizer():
     segment._jieba()
     assert tokenizer().lcut("麻烦您耐心等一下，不好意思", HMM=False) == before
     assert segment._jieba() is not tokenizer()
+
+
+def test_flag_only_lexicons_flag_in_sql_exactly_what_the_scan_would_find():
+    # `question` is flagged with one RE2 alternation in SQL instead of the Aho-Corasick scan
+    # (two in three hits were ？/吗/么): the flag must be the same on every message
+    import duckdb
+
+    from qc.text import normalize
+    from qc.textmatch import FLAG_ONLY, matcher
+
+    texts = ["这个多少钱？", "什么时候发货", "好的谢谢", "能不能便宜点", "吗", "你们怎么回事", "亲 在的呢", "发货了",
+             "请问一下", "咋整", "Why?", "为啥还没到", "到了", "[微笑]", "", "几天能到吗？？", "您好，欢迎光临"]
+    norm = [normalize(t) for t in texts]
+    m = matcher()
+    assert "question" in FLAG_ONLY
+    by_scan = {i for i, t in enumerate(norm) for _e, eid in m.automaton.iter(t)
+               if "question" in {m.entries[j][0] for j in (eid, *m.extra.get(eid, ()))}}
+    con = duckdb.connect()
+    flags = [r[0] for r in con.execute("SELECT coalesce(regexp_matches(t, $re), false) FROM unnest($ts) AS u(t)",
+                                       {"re": m.flag_pattern("question"), "ts": norm}).fetchall()]
+    assert {i for i, f in enumerate(flags) if f} == by_scan
+    assert by_scan >= {0, 1, 3, 4, 5, 8, 9, 10, 11, 15} and 2 not in by_scan and 6 in by_scan   # 呢 is a question cue
+    # and the inspection's scan no longer yields them
+    hits = m.scan(np.arange(len(norm)), norm)
+    assert not [e for e in hits.column("entry").to_pylist() if m.entries[e][0] in FLAG_ONLY]
