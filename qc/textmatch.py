@@ -141,26 +141,29 @@ class Matcher:
     def scan(self, rows: np.ndarray, texts: list[str]) -> pa.Table:
         """texts must be normalised (qc.text.normalize or the SQL equivalent).
         Returns sparse hits: (row, entry, span_end) with span_end exclusive; FLAG_ONLY
-        lexicons are not scanned (their flag is SQL: `flag_pattern`).
-
-        The batch is joined into one string (messages separated by a newline, which no
-        lexicon phrase contains, so no hit spans two messages) and scanned in one call;
-        hits come back as a flat int array — no Python per message or per hit."""
-        n = len(texts)
+        lexicons are not scanned (their flag is SQL: `flag_pattern`)."""
         texts = [t or "" for t in texts]
-        lens = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+        return self.scan_joined(rows, np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)), "\n".join(texts))
+
+    def scan_joined(self, rows: np.ndarray, lens: np.ndarray, big: str) -> pa.Table:
+        """`scan` over a batch already joined: `big` is the texts joined by newlines (no lexicon
+        phrase holds one, so no hit spans two messages), `lens` their lengths in characters.
+        One Aho-Corasick call; hits come back as a flat int array — no Python per message,
+        and per hit only for the rare phrases listed in two lexicons."""
+        n = len(lens)
         starts = np.zeros(n, dtype=np.int64)
         if n > 1:
             starts[1:] = np.cumsum(lens + 1)[:-1]
-        raw = np.fromiter(chain.from_iterable(self.scan_automaton.iter("\n".join(texts))), dtype=np.int64)
+        raw = np.fromiter(chain.from_iterable(self.scan_automaton.iter(big)), dtype=np.int64)
         raw = raw.reshape(-1, 2)
         ends, eids = raw[:, 0], raw[:, 1]
         doc = np.searchsorted(starts, ends, side="right") - 1
         span_end = ends - starts[doc] + 1
-        if self.scan_extra:
+        if self.scan_extra and len(eids):
             extra = self.scan_extra
-            more = [(d, e, x) for d, e, eid in zip(doc.tolist(), span_end.tolist(), eids.tolist())
-                    if eid in extra for x in extra[eid]] if np.isin(eids, list(extra)).any() else []
+            shared = np.flatnonzero(np.isin(eids, list(extra)))
+            more = [(d, e, x) for d, e, eid in zip(doc[shared].tolist(), span_end[shared].tolist(), eids[shared].tolist())
+                    for x in extra[eid]]
             if more:
                 m = np.array(more, dtype=np.int64)
                 doc, span_end, eids = (np.concatenate([doc, m[:, 0]]), np.concatenate([span_end, m[:, 1]]),
