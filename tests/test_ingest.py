@@ -289,3 +289,25 @@ def test_a_big_file_in_pieces_gives_the_same_database(tmp_path, monkeypatch):
     assert table_snapshot(pieces) == table_snapshot(whole)
     whole.close()
     pieces.close()
+
+
+def test_emptying_pending_refresh_keeps_its_schema_and_is_transactional(tmp_path):
+    # refresh_pending empties the list by DROP + CREATE from the table's own DDL (a DELETE of
+    # 100k keyed rows cost ~1 s at commit): the key must survive, and a rollback restore the rows
+    import duckdb
+
+    con = store.connect(tmp_path / "e.duckdb")
+    con.execute("INSERT INTO pending_refresh VALUES ('会话-1', 1, false, false), ('会话-2', 1, true, true)")
+    con.execute("BEGIN TRANSACTION")
+    store.empty_table(con, "pending_refresh")
+    assert con.execute("SELECT count(*) FROM pending_refresh").fetchone()[0] == 0
+    con.execute("ROLLBACK")
+    assert con.execute("SELECT count(*) FROM pending_refresh").fetchone()[0] == 2
+    with store.transaction(con):
+        store.empty_table(con, "pending_refresh")
+    assert con.execute("SELECT count(*) FROM pending_refresh").fetchone()[0] == 0
+    con.execute("INSERT INTO pending_refresh VALUES ('会话-1', 2, false, false)")
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO pending_refresh VALUES ('会话-1', 3, false, false)")
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO pending_refresh VALUES ('会话-9', NULL, false, false)")
