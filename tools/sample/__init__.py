@@ -9,6 +9,14 @@ text pools and shop data are templates.yaml; the lexicons and the timing limits 
 `qc` (qc.lexicon, the rule registry's default parameters).
 """
 
-from .generator import generate, validate_templates
-
 __all__ = ["generate", "validate_templates"]
+
+
+def __getattr__(name):
+    # lazily: every `qc` command registers `qc sample` through this package, and the generator
+    # (its templates, ~0.1 s) is only needed when a sample is generated
+    if name in __all__:
+        from . import generator
+
+        return getattr(generator, name)
+    raise AttributeError(name)
