@@ -2,6 +2,7 @@
 
     python bench/night.py --sizes 100k,300k,1m --repeat 3          # the README table
     python bench/night.py --sizes 100k --repeat 1 --no-naive       # a quick look
+    python bench/night.py --sizes 10m --repeat 1 --no-naive --name night-10m   # memory at 10M
 
 For each size: generate the sample (not timed), then run, each as its own process timed with
 /usr/bin/time (wall seconds and peak RSS):
@@ -129,6 +130,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-naive", action="store_true")
     ap.add_argument("--work", type=Path, default=None, help="keep generated data here between runs")
+    ap.add_argument("--name", default="night", help="results file: bench/results/NAME.json (e.g. night-10m)")
     a = ap.parse_args()
     work = a.work or Path(tempfile.mkdtemp(prefix="qc-night-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -137,7 +139,7 @@ def main():
             "date": time.strftime("%Y-%m-%d")}
     from results_io import save
 
-    save("night", {"meta": meta, "results": results})
+    save(a.name, {"meta": meta, "results": results})
     print("| size | messages | ingest msg/s | inspect msg/s | scorecard s | night msg/s | µs/msg | peak RSS MB | DB MB | naive s | × naive |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
