@@ -1,12 +1,9 @@
 -- Grain of chat_keyed: one row per good staged chat row, with its content key and status
 -- (new | duplicate | conflict). Then inserts the new ones into messages.
--- The key is a hash of the content plus the occurrence number of identical content in
--- this file, so the same message in an overlapping export is a duplicate, while a
--- customer who really sent "？" twice in the same second keeps both.
-CREATE OR REPLACE TEMP TABLE chat_good AS
-SELECT *,
-    md5(concat_ws(chr(31), conversation_id, epoch_ms(ts)::VARCHAR, role, coalesce(agent_id, ''), text, msg_type)) AS h
-FROM chat_checked WHERE bad_field IS NULL;
+-- The key is the content hash `h` (ingest_messages_check.sql) plus the occurrence number of
+-- identical content in this file, so the same message in an overlapping export is a
+-- duplicate, while a customer who really sent "？" twice in the same second keeps both.
+-- The good rows are chat_checked's rows with bad_field IS NULL (h is NULL on the others).
 
 -- Windows over a million distinct keys are slow; identical content within a file is rare,
 -- so only those rows get an occurrence number (grain: one row per repeated-content row).
@@ -17,7 +14,7 @@ FROM chat_checked WHERE bad_field IS NULL;
 CREATE OR REPLACE TEMP TABLE chat_occ AS
 WITH r AS (
     SELECT line, h, line - row_number() OVER (PARTITION BY h ORDER BY line) AS run
-    FROM chat_good WHERE h IN (SELECT h FROM chat_good GROUP BY h HAVING count(*) > 1)
+    FROM chat_checked WHERE h IN (SELECT h FROM chat_checked WHERE h IS NOT NULL GROUP BY h HAVING count(*) > 1)
 ), o AS (
     SELECT line, h, row_number() OVER (PARTITION BY h, run ORDER BY line) - 1 AS occ FROM r
 )
@@ -27,7 +24,8 @@ SELECT line, occ, line <> min(line) OVER (PARTITION BY h, occ) AS copy FROM o;
 CREATE OR REPLACE TEMP TABLE chat_keyed AS
 WITH keyed AS (
     SELECT g.*, g.h || ':' || coalesce(o.occ, 0)::VARCHAR AS msg_key, coalesce(o.copy, false) AS copy
-    FROM chat_good g LEFT JOIN chat_occ o USING (line)
+    FROM chat_checked g LEFT JOIN chat_occ o USING (line)
+    WHERE g.bad_field IS NULL
 ), marked AS MATERIALIZED (
     SELECT k.* EXCLUDE (copy), k.copy OR coalesce(k.msg_key IN (SELECT msg_key FROM messages), false) AS is_dup
     FROM keyed k
