@@ -144,3 +144,19 @@ def test_findings_during_a_real_inspect_never_tracebacks(tmp_path):
     assert "Traceback" not in r.stderr
     # it waited for the inspection, or (had it started first) said none had run yet
     assert (r.returncode == 0 and r.stdout.count("\n") > 10) or (r.returncode == 2 and "qc inspect" in r.stderr), r.stderr
+
+
+def test_memory_cap_is_applied_and_a_bad_one_is_named(inspected, monkeypatch):
+    # every qc connection is capped (DuckDB would take 80 % of RAM: 5 GB for a 10M-message
+    # month's scorecard); the cap is QC_MEMORY_LIMIT, and a typo names the variable
+    from qc import store
+
+    monkeypatch.setenv("QC_MEMORY_LIMIT", "1GB")
+    con = store.open_reader(inspected)
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] in ("953.6 MiB", "1.0 GiB", "1000.0 MB")
+    con.close()
+    monkeypatch.setenv("QC_MEMORY_LIMIT", "lots")
+    r = run("scorecard", "--period", "2026-11", "--db", inspected)
+    assert r.exit_code == 2 and "QC_MEMORY_LIMIT" in r.output and "lots" in r.output
+    monkeypatch.setenv("QC_MEMORY_LIMIT", "none")
+    assert run("scorecard", "--period", "2026-11", "--db", inspected).exit_code == 0
