@@ -583,13 +583,16 @@ def _stage_view(con, staged: Staged, path: Path) -> None:
     con.register("staged_input", staged.table)
     present = set(staged.table.column_names)
     if staged.kind in ("jsonl", "json"):
+        # Two JSON parses a line, not three: the keys come from try(json_keys) and validity from
+        # the extraction itself (NULL exactly where json_valid is false: an unreadable line
+        # raises, try() turns that into NULL). Saved ~0.15 s a 460k-line piece.
         con.execute(
             """CREATE OR REPLACE TEMP TABLE staged_arrow AS
-               SELECT line, raw, (starts_with(raw, '{') AND json_valid(raw)) AS ok
+               SELECT line, raw, starts_with(raw, '{') AS obj
                FROM (SELECT line, qtrim(raw) AS raw FROM staged_input) WHERE raw <> '' AND NOT """ + _BLANK
         )
         keys = [r[0] for r in con.execute(
-            "SELECT DISTINCT unnest(json_keys(raw)) FROM staged_arrow WHERE ok").fetchall()]
+            "SELECT DISTINCT unnest(try(json_keys(raw))) FROM staged_arrow WHERE obj").fetchall()]
         by_canon: dict[str, list[int]] = {}
         paths: list[str] = []
         for k in sorted(keys):
@@ -606,7 +609,8 @@ def _stage_view(con, staged: Staged, path: Path) -> None:
                 parts = ", ".join(f"l[{i}]" for i in idx)
                 exprs.append(f"coalesce({parts}) AS {c}" if len(idx) > 1 else f"{parts} AS {c}")
         # One json_extract_string call with a list of paths parses each document once.
-        extract = f"json_extract_string(raw, [{', '.join(paths)}])" if paths else "[]::VARCHAR[]"
+        extract = (f"try(json_extract_string(raw, [{', '.join(paths)}]))" if paths
+                   else "CASE WHEN json_valid(raw) THEN []::VARCHAR[] END")
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE staged AS
@@ -615,7 +619,8 @@ def _stage_view(con, staged: Staged, path: Path) -> None:
                    {", ".join(CANONICAL)}
             FROM (
                 SELECT line, raw, ok, {", ".join(exprs)}
-                FROM (SELECT line, raw, ok, CASE WHEN ok THEN {extract} END AS l FROM staged_arrow)
+                FROM (SELECT line, raw, l IS NOT NULL AS ok, l
+                      FROM (SELECT line, raw, CASE WHEN obj THEN {extract} END AS l FROM staged_arrow))
             )
             """
         )
