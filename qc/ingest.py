@@ -771,7 +771,9 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
         chat_bad = con.execute("SELECT count(*) FROM chat_checked WHERE bad_field IS NOT NULL").fetchone()[0]
         if order_base is None:
             order_base = con.execute("SELECT coalesce(max(ingest_order), 0) FROM messages").fetchone()[0]
-        sqlfiles.run(con, "ingest_messages_insert.sql", {"file": str(path), "run": run_id, "order_base": order_base})
+        ts_lo, ts_hi = con.execute("SELECT min(ts), max(ts) FROM chat_checked WHERE bad_field IS NULL").fetchone()
+        sqlfiles.run(con, "ingest_messages_insert.sql", {"file": str(path), "run": run_id, "order_base": order_base,
+                                                         "ts_lo": ts_lo, "ts_hi": ts_hi})
         point("ingest.messages_inserted")
         stats = con.execute(
             "SELECT count(*) FILTER (WHERE status = 'new'), count(*) FILTER (WHERE status = 'duplicate'), "
@@ -874,11 +876,18 @@ def refresh_pending(con, run_id: int) -> int:
 
 def _repair_conversations(con, run_id: int) -> None:
     """Finish what a killed run left: conversations still listed in pending_refresh, and
-    (databases from before that list existed) conversations with messages but no row."""
-    con.execute(
-        """INSERT OR IGNORE INTO pending_refresh
-           SELECT DISTINCT conversation_id, ?, false, true FROM messages
-           WHERE conversation_id NOT IN (SELECT conversation_id FROM conversations)""",
-        [run_id],
-    )
+    (databases from before that list existed) conversations with messages but no row.
+    Afterwards every conversation with stored messages has a row (ingest_messages_insert.sql
+    relies on it). The search for rows missing reads every message, so it runs only when the
+    counts say one may be missing: the messages outnumber what the conversation rows count
+    (a store of months would otherwise pay a full scan every night)."""
+    n_msgs, counted = con.execute(
+        "SELECT (SELECT count(*) FROM messages), (SELECT coalesce(sum(n_messages), 0) FROM conversations)").fetchone()
+    if n_msgs != counted:
+        con.execute(
+            """INSERT OR IGNORE INTO pending_refresh
+               SELECT DISTINCT conversation_id, ?, false, true FROM messages
+               WHERE conversation_id NOT IN (SELECT conversation_id FROM conversations)""",
+            [run_id],
+        )
     refresh_pending(con, run_id)

@@ -311,3 +311,51 @@ def test_emptying_pending_refresh_keeps_its_schema_and_is_transactional(tmp_path
         con.execute("INSERT INTO pending_refresh VALUES ('会话-1', 3, false, false)")
     with pytest.raises(duckdb.ConstraintException):
         con.execute("INSERT INTO pending_refresh VALUES ('会话-9', NULL, false, false)")
+
+
+def _chat(cid, seq, ts, role, text, agent=None):
+    d = {"conversation_id": cid, "seq": seq, "ts": ts, "role": role, "text": text}
+    if agent:
+        d["agent_id"] = agent
+    return d
+
+
+def test_a_seq_already_stored_is_a_conflict_in_a_later_file_and_in_a_later_piece(tmp_path, monkeypatch):
+    # ingest reads only the stored messages of the conversations it touches (a night's file must
+    # not scan the whole history): a seq taken by a stored message is still found — in a
+    # conversation of an earlier night, and in one an earlier piece of the same file stored
+    con = store.connect(tmp_path / "s.duckdb")
+    day1 = [_chat("会话-老", 1, "2026-11-03 10:00:00", "customer", "在吗"),
+            _chat("会话-老", 2, "2026-11-03 10:00:20", "agent", "亲，在的", "大焊:小李")]
+    ingest_paths(con, [write_jsonl(tmp_path / "d1.jsonl", day1)])
+    day2 = [_chat("会话-老", 2, "2026-11-04 09:00:00", "customer", "我的焊机坏了"),        # seq 2 is taken
+            _chat("会话-老", 3, "2026-11-04 09:00:30", "agent", "非常抱歉，马上为您处理", "大焊:小李")]
+    rep = ingest_paths(con, [write_jsonl(tmp_path / "d2.jsonl", day2)]).as_dict()
+    assert rep["quarantined"] == 1 and rep["ingested"] == 1
+    assert con.execute("SELECT field FROM quarantine WHERE line = 1").fetchone()[0] == "seq"
+
+    # the same within one big file read in pieces: the conflicting row lies in a later piece
+    rows = [_chat(f"会话-{i % 40}", i // 40 + 1, f"2026-11-05 10:{i // 40:02d}:{i % 60:02d}", "customer",
+                  f"第{i}条：这个焊机能焊不锈钢吗？") for i in range(1200)]
+    rows.append(_chat("会话-3", 1, "2026-11-05 23:59:00", "customer", "和第一条不一样的内容"))     # seq 1 of 会话-3 is taken
+    f = write_jsonl(tmp_path / "big.jsonl", rows)
+    monkeypatch.setenv("QC_INGEST_CHUNK_BYTES", "20000")
+    from qc.ingest import chunked
+
+    assert chunked(f)
+    rep = ingest_paths(con, [f]).as_dict()
+    assert rep["quarantined"] == 1 and rep["ingested"] == 1200
+    assert con.execute("SELECT count(*) FROM quarantine WHERE line = 1201 AND field = 'seq'").fetchone()[0] == 1
+
+
+def test_messages_without_a_conversation_row_get_one_at_the_next_ingest(tmp_path):
+    # the search for such rows (databases from before pending_refresh) reads every message, so
+    # it runs only when the counts disagree — which a missing row makes them do
+    con = store.connect(tmp_path / "o.duckdb")
+    day1 = [_chat("会话-甲", 1, "2026-11-03 10:00:00", "customer", "在吗"),
+            _chat("会话-乙", 1, "2026-11-03 11:00:00", "customer", "发货了吗")]
+    ingest_paths(con, [write_jsonl(tmp_path / "d1.jsonl", day1)])
+    con.execute("DELETE FROM conversations WHERE conversation_id = '会话-乙'")
+    ingest_paths(con, [write_jsonl(tmp_path / "d2.jsonl", [_chat("会话-丙", 1, "2026-11-04 10:00:00", "customer", "你好")])])
+    assert [r[0] for r in con.execute("SELECT conversation_id FROM conversations ORDER BY 1").fetchall()] == \
+        sorted(["会话-甲", "会话-乙", "会话-丙"])

@@ -27,8 +27,18 @@ WITH keyed AS (
     FROM chat_checked g LEFT JOIN chat_occ o USING (line)
     WHERE g.bad_field IS NULL
 ), marked AS MATERIALIZED (
-    SELECT k.* EXCLUDE (copy), k.copy OR coalesce(k.msg_key IN (SELECT msg_key FROM messages), false) AS is_dup
+    -- A stored copy has the same ts (the key hashes it), so only messages of the piece's time
+    -- span [$ts_lo, $ts_hi] are read: a night's file does not scan every key of the history.
+    SELECT k.* EXCLUDE (copy),
+           k.copy OR coalesce(k.msg_key IN (SELECT msg_key FROM messages WHERE ts BETWEEN $ts_lo AND $ts_hi), false) AS is_dup
     FROM keyed k
+), stored AS (
+    -- the piece's conversations that already have messages in the store: every such one has a
+    -- row in conversations or waits in pending_refresh (ingest keeps that true, see
+    -- _repair_conversations). A new day's conversations have none, and no stored message is read.
+    SELECT conversation_id FROM conversations WHERE conversation_id IN (SELECT conversation_id FROM marked)
+    UNION
+    SELECT conversation_id FROM pending_refresh WHERE conversation_id IN (SELECT conversation_id FROM marked)
 ), claims AS (
     -- a source seq claimed by two new rows of one conversation: the first (by line) wins
     SELECT line, row_number() OVER (PARTITION BY conversation_id, source_seq ORDER BY line) AS rn
@@ -40,7 +50,10 @@ WITH keyed AS (
 ), taken AS (
     -- a source seq already used by a stored message of the conversation
     SELECT DISTINCT x.line
-    FROM marked x JOIN messages m ON m.conversation_id = x.conversation_id AND m.source_seq = x.source_seq
+    FROM marked x
+    JOIN (SELECT conversation_id, source_seq FROM messages
+          WHERE conversation_id IN (SELECT conversation_id FROM stored)) m
+      ON m.conversation_id = x.conversation_id AND m.source_seq = x.source_seq
     WHERE NOT x.is_dup AND x.source_seq IS NOT NULL
 )
 SELECT m.*,
