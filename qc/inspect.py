@@ -104,6 +104,15 @@ def _batch_table(con) -> int:
     # ntext: the text normalised as qc.text.normalize does (same length: spans stay valid).
     # norm: the near-same comparison key (no spaces, punctuation, emoji or [sticker] codes),
     # only for customer/agent messages.
+    # Only the scope's time span of messages is read: a night's scope in a store of months would
+    # otherwise scan every message for its conversation ids. A conversation row spans all its
+    # messages (started_at/ended_at are their min/max ts) — except while an interrupted ingest
+    # leaves rows to rebuild (pending_refresh): then everything is read, as before.
+    lo, hi = con.execute(
+        """SELECT min(started_at), max(ended_at) FROM conversations
+           WHERE conversation_id IN (SELECT conversation_id FROM scope_conv)
+             AND NOT EXISTS (SELECT 1 FROM pending_refresh)""").fetchone()
+    span = "WHERE m.ts BETWEEN $lo AND $hi" if lo is not None else ""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE bm AS
@@ -112,6 +121,7 @@ def _batch_table(con) -> int:
             FROM messages m
             JOIN scope_conv s USING (conversation_id)
             JOIN conversations c USING (conversation_id)
+            SPAN
         ), h AS (
             SELECT *, HALFWIDTH AS hw FROM j
         ), m AS (
@@ -134,7 +144,8 @@ def _batch_table(con) -> int:
                     THEN regexp_replace(ntext, '\\[[^\\[\\]]{1,6}\\]|[^\\p{L}\\p{N}]', '', 'g')
                     END AS norm
         FROM m
-        """.replace("HALFWIDTH", _halfwidth_sql("text"))
+        """.replace("HALFWIDTH", _halfwidth_sql("text")).replace("SPAN", span),
+        {"lo": lo, "hi": hi} if span else None,
     )
     wide = con.sql("SELECT row, text FROM bm WHERE ntext IS NULL").fetchall()
     if wide:

@@ -359,3 +359,25 @@ def test_messages_without_a_conversation_row_get_one_at_the_next_ingest(tmp_path
     ingest_paths(con, [write_jsonl(tmp_path / "d2.jsonl", [_chat("会话-丙", 1, "2026-11-04 10:00:00", "customer", "你好")])])
     assert [r[0] for r in con.execute("SELECT conversation_id FROM conversations ORDER BY 1").fetchall()] == \
         sorted(["会话-甲", "会话-乙", "会话-丙"])
+
+
+def test_inspection_reads_the_scopes_time_span_and_all_of_it_after_an_interrupted_ingest(tmp_path):
+    # the batch reads only messages within the scope's conversations' [started_at, ended_at];
+    # while a killed ingest leaves conversations to rebuild, their rows may not span their
+    # messages yet, so everything is read
+    from qc.inspect import _batch_table
+
+    con = store.connect(tmp_path / "b.duckdb")
+    rows = [_chat("会话-一", 1, "2026-11-03 10:00:00", "customer", "在吗"),
+            _chat("会话-一", 2, "2026-11-03 10:00:20", "agent", "亲，在的", "大焊:小李"),
+            _chat("会话-二", 1, "2026-11-20 10:00:00", "customer", "发货了吗")]
+    ingest_paths(con, [write_jsonl(tmp_path / "d.jsonl", rows)])
+    con.execute("CREATE OR REPLACE TEMP TABLE scope_conv AS SELECT '会话-一' AS conversation_id")
+    assert _batch_table(con) == 2
+    # a message a killed ingest stored after the row was built (its rebuild still pending)
+    con.execute("""INSERT INTO messages (msg_key, conversation_id, seq, source_seq, ts, ts_local, day, role, agent_id,
+                   customer_id, shop_id, queue, text, msg_type, source_file, source_line, ingest_run, ingest_order)
+                   SELECT 'k-late', '会话-一', 3, 3, TIMESTAMPTZ '2026-11-03 03:00:00+00', TIMESTAMP '2026-11-03 11:00:00',
+                          DATE '2026-11-03', 'customer', NULL, NULL, 'default', NULL, '收到货坏了', 'text', 'x.jsonl', 9, 9, 99""")
+    con.execute("INSERT INTO pending_refresh VALUES ('会话-一', 9, true, false)")
+    assert _batch_table(con) == 3
