@@ -23,7 +23,8 @@ SELECT line, occ, line <> min(line) OVER (PARTITION BY h, occ) AS copy FROM o;
 
 CREATE OR REPLACE TEMP TABLE chat_keyed AS
 WITH keyed AS (
-    SELECT g.*, g.h || ':' || coalesce(o.occ, 0)::VARCHAR AS msg_key, coalesce(o.copy, false) AS copy
+    SELECT g.line, g.conversation_id, g.source_seq, g.ts,
+           g.h || ':' || coalesce(o.occ, 0)::VARCHAR AS msg_key, coalesce(o.copy, false) AS copy
     FROM chat_checked g LEFT JOIN chat_occ o USING (line)
     WHERE g.bad_field IS NULL
 ), marked AS MATERIALIZED (
@@ -70,12 +71,12 @@ LEFT JOIN taken t USING (line);
 -- so far + the file line, which keeps file order for ties in ts without a global sort.
 INSERT INTO messages
 SELECT
-    msg_key, conversation_id, source_seq AS seq,
-    source_seq, ts, ts_local, ts_local::DATE AS day, role, agent_id, customer_id, shop_id, queue, text, msg_type,
-    $file AS source_file, line AS source_line, $run AS ingest_run,
-    $order_base + line AS ingest_order, sku
-FROM chat_keyed
-WHERE status = 'new' AND source_seq IS NOT NULL;
+    k.msg_key, c.conversation_id, c.source_seq AS seq,
+    c.source_seq, c.ts, c.ts_local, c.ts_local::DATE AS day, c.role, c.agent_id, c.customer_id, c.shop_id, c.queue, c.text, c.msg_type,
+    $file AS source_file, c.line AS source_line, $run AS ingest_run,
+    $order_base + c.line AS ingest_order, c.sku
+FROM chat_keyed k JOIN chat_checked c USING (line)
+WHERE k.status = 'new' AND k.source_seq IS NOT NULL;
 
 -- Rows without a source seq: after the conversation's largest source seq, by time then
 -- file order. Late rows of known conversations are renumbered afterwards
@@ -84,10 +85,10 @@ INSERT INTO messages
 SELECT
     k.msg_key, k.conversation_id,
     (coalesce(mx.max_seq, 0) + row_number() OVER (PARTITION BY k.conversation_id ORDER BY k.ts, k.line))::BIGINT AS seq,
-    k.source_seq, k.ts, k.ts_local, k.ts_local::DATE AS day, k.role, k.agent_id, k.customer_id, k.shop_id, k.queue,
-    k.text, k.msg_type, $file AS source_file, k.line AS source_line, $run AS ingest_run,
-    $order_base + k.line AS ingest_order, k.sku
-FROM chat_keyed k
+    k.source_seq, k.ts, c.ts_local, c.ts_local::DATE AS day, c.role, c.agent_id, c.customer_id, c.shop_id, c.queue,
+    c.text, c.msg_type, $file AS source_file, k.line AS source_line, $run AS ingest_run,
+    $order_base + k.line AS ingest_order, c.sku
+FROM chat_keyed k JOIN chat_checked c USING (line)
 LEFT JOIN (SELECT conversation_id, max(source_seq) AS max_seq FROM chat_keyed WHERE status = 'new'
-           GROUP BY conversation_id) mx USING (conversation_id)
+           GROUP BY conversation_id) mx ON mx.conversation_id = k.conversation_id
 WHERE k.status = 'new' AND k.source_seq IS NULL;
