@@ -726,12 +726,28 @@ def ingest_paths(con, paths: Iterable[str | Path], config: Config | None = None,
     return report
 
 
+def _read_ahead(pieces):
+    """Yield the pieces of `pieces` while the next one is read and split in a thread: reading,
+    hashing and Arrow's line split release the GIL, so they overlap DuckDB's work on the piece
+    before (two pieces are held at a time, not one). An error while reading surfaces at the
+    piece it belongs to."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    done = object()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qc-read") as pool:
+        ahead = pool.submit(next, pieces, done)
+        while (item := ahead.result()) is not done:
+            ahead = pool.submit(next, pieces, done)
+            yield item
+            del item
+
+
 def _ingest_pieces(con, path: Path, fr: FileReport, run_id: int, config: Config) -> None:
     """A big JSON Lines file, piece by piece (read_chunks); the counts add up into `fr`."""
     # ingest_order = base + the file's line, with one base for the whole file (as in one piece)
     base = con.execute("SELECT coalesce(max(ingest_order), 0) FROM messages").fetchone()[0]
     fr.kind, fr.encoding = "jsonl", ""
-    for staged, last in read_chunks(path):
+    for staged, last in _read_ahead(read_chunks(path)):
         part = FileReport(str(path))
         _ingest_staged(con, path, staged, part, run_id, config, refresh=last, order_base=base)
         fr.encoding = fr.encoding or staged.encoding

@@ -381,3 +381,21 @@ def test_inspection_reads_the_scopes_time_span_and_all_of_it_after_an_interrupte
                           DATE '2026-11-03', 'customer', NULL, NULL, 'default', NULL, '收到货坏了', 'text', 'x.jsonl', 9, 9, 99""")
     con.execute("INSERT INTO pending_refresh VALUES ('会话-一', 9, true, false)")
     assert _batch_table(con) == 3
+
+
+def test_pieces_read_ahead_keep_order_and_fail_at_the_piece_that_failed():
+    # qc.ingest._read_ahead reads the next piece in a thread while the current one is stored:
+    # same pieces, same order, and a read error arrives after the pieces before it were handed on
+    from qc.ingest import _read_ahead
+
+    def pieces():
+        yield "第1段", False
+        yield "第2段", False
+        raise OSError("磁盘读取失败")
+
+    got = []
+    with pytest.raises(OSError, match="磁盘读取失败"):
+        for item in _read_ahead(pieces()):
+            got.append(item)
+    assert got == [("第1段", False), ("第2段", False)]
+    assert list(_read_ahead(iter([("a", False), ("b", True)]))) == [("a", False), ("b", True)]
