@@ -341,7 +341,8 @@ def chunked(path: Path) -> bool:
 def read_chunks(path: Path):
     """(staged piece, is it the last) for a big JSON Lines file, in order; line numbers are the
     file's. The file's sha256 (quarantine rows cite it) is computed in a first streaming pass.
-    One piece at a time is held: the caller drops it before asking for the next."""
+    The generator holds one piece at a time (the caller drops it before asking for the next);
+    `_read_ahead` asks for the next while the current one is stored, so ingest holds two."""
     size = _chunk_bytes()
     h = hashlib.sha256()
     try:
