@@ -29,7 +29,7 @@ from typing import Iterable
 
 import pyarrow as pa
 
-from . import lexicon, sqlfiles
+from . import arrowcols, lexicon, sqlfiles
 from .faults import point
 from .config import Config, load_config
 from .errors import InputFileError
@@ -248,7 +248,7 @@ def _split_lines_fast(data: bytes) -> pa.Table | None:
     import numpy as np
 
     # Blank lines are dropped in SQL (see _stage_view), not here.
-    return pa.table({"line": pa.array(np.arange(1, t.num_rows + 1, dtype=np.int64)), "raw": t.column("raw")})
+    return pa.table({"line": arrowcols.numbers(np.arange(1, t.num_rows + 1, dtype=np.int64)), "raw": t.column("raw")})
 
 
 def _split_lines(text: str, bad_lines: set[int]) -> pa.Table:
@@ -646,7 +646,7 @@ def _alias_tables(con, config: Config) -> None:
         for canon, aliases in mapping.items():
             for a in aliases:
                 seen.setdefault(a.lower(), canon)
-        con.register("alias_in", pa.table({"alias": list(seen), "value": list(seen.values())}))
+        con.register("alias_in", pa.table({"alias": arrowcols.strings(seen), "value": arrowcols.strings(seen.values())}))
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT alias, value FROM alias_in")
         con.unregister("alias_in")
 

@@ -25,7 +25,7 @@ from datetime import date
 
 import pyarrow as pa
 
-from . import lexicon, sqlfiles, store
+from . import arrowcols, lexicon, sqlfiles, store
 from .config import Config, load_config
 from .faults import point
 from .paths import RULE_SQL_DIR
@@ -151,8 +151,8 @@ def _batch_table(con) -> int:
     if wide:
         from .text import normalize
 
-        con.register("wide_fix", pa.table({"row": pa.array([r for r, _ in wide], pa.int64()),
-                                           "ntext": [normalize(t) for _, t in wide]}))
+        con.register("wide_fix", pa.table({"row": arrowcols.numbers([r for r, _ in wide], pa.int64()),
+                                           "ntext": arrowcols.strings(normalize(t) for _, t in wide)}))
         con.execute(
             """UPDATE bm SET ntext = w.ntext,
                    norm = CASE WHEN bm.role IN ('customer', 'agent')
@@ -278,7 +278,7 @@ def match_text(con) -> dict[str, str]:
     Returns the lexicon versions ({name: name@sha}) findings cite."""
     # Only customer and agent messages are ever judged on their words.
     tbl = con.sql("SELECT row, ntext FROM bm WHERE role IN ('customer', 'agent')").to_arrow_table()
-    rows = tbl.column("row").to_numpy()
+    rows = arrowcols.int64s(tbl.column("row"))    # (not to_numpy: it imports pandas, qc/arrowcols.py)
     m = matcher()
     hits = m.scan(rows, tbl.column("ntext").to_pylist())
     del tbl
@@ -333,7 +333,7 @@ def classify(con, use_models: bool = True, notes: list[str] | None = None, model
         probs = model.predict_proba(tbl.column("text").to_pylist())
         data = {"text": tbl.column("text")}
         for l in labels:
-            data[f"m_{l}"] = pa.array(probs[:, model.labels.index(l)] if len(probs) else [], pa.float64())
+            data[f"m_{l}"] = arrowcols.numbers(probs[:, model.labels.index(l)] if len(probs) else [], pa.float64())
         con.register(f"probs_{task}", pa.table(data))
         selects += [f"probs_{task}.m_{l}" for l in labels]
         joins.append(f"LEFT JOIN probs_{task} ON probs_{task}.text = bmf.text AND bmf.role = '{role}' "

@@ -18,7 +18,7 @@ import ahocorasick
 import numpy as np
 import pyarrow as pa
 
-from . import lexicon
+from . import arrowcols, lexicon
 from .text import normalize
 
 # Lexicons matched on every message. The role a lexicon applies to is the rules' business.
@@ -129,13 +129,13 @@ class Matcher:
 
     def entries_table(self) -> pa.Table:
         return pa.table({
-            "entry": pa.array(range(len(self.entries)), pa.int32()),
-            "lexicon": [n for n, _ in self.entries],
-            "phrase": [e.phrase for _, e in self.entries],
-            "plen": pa.array([len(e.phrase) for _, e in self.entries], pa.int32()),
-            "category": [e.fields.get("category") or e.fields.get("kind") for _, e in self.entries],
-            "severity": [e.fields.get("severity") for _, e in self.entries],
-            "source": [e.source for _, e in self.entries],
+            "entry": arrowcols.numbers(range(len(self.entries)), pa.int32()),
+            "lexicon": arrowcols.strings(n for n, _ in self.entries),
+            "phrase": arrowcols.strings(e.phrase for _, e in self.entries),
+            "plen": arrowcols.numbers([len(e.phrase) for _, e in self.entries], pa.int32()),
+            "category": arrowcols.strings(e.fields.get("category") or e.fields.get("kind") for _, e in self.entries),
+            "severity": arrowcols.strings(e.fields.get("severity") for _, e in self.entries),
+            "source": arrowcols.strings(e.source for _, e in self.entries),
         })
 
     def scan(self, rows: np.ndarray, texts: list[str]) -> pa.Table:
@@ -169,9 +169,9 @@ class Matcher:
                 doc, span_end, eids = (np.concatenate([doc, m[:, 0]]), np.concatenate([span_end, m[:, 1]]),
                                        np.concatenate([eids, m[:, 2]]))
         return pa.table({
-            "row": pa.array(np.asarray(rows)[doc] if len(doc) else np.zeros(0, dtype=np.int64), pa.int64()),
-            "entry": pa.array(eids.astype(np.int32)),
-            "span_end": pa.array(span_end.astype(np.int32)),
+            "row": arrowcols.numbers(np.asarray(rows)[doc] if len(doc) else np.zeros(0, dtype=np.int64), pa.int64()),
+            "entry": arrowcols.numbers(eids, pa.int32()),
+            "span_end": arrowcols.numbers(span_end, pa.int32()),
         })
 
 
@@ -216,9 +216,9 @@ def resolve_hits(con, m: "Matcher", hits: pa.Table, text_of_row, judged_rows_sql
                 b = cache[r] = token_boundaries(texts[r])
             if s not in b or e not in b:
                 bad.append((r, s, e))
-    con.register("not_words", pa.table({"row": pa.array([r for r, _, _ in bad], pa.int64()),
-                                         "span_start": pa.array([s for _, s, _ in bad], pa.int32()),
-                                         "span_end": pa.array([e for _, _, e in bad], pa.int32())}))
+    con.register("not_words", pa.table({"row": arrowcols.numbers([r for r, _, _ in bad], pa.int64()),
+                                         "span_start": arrowcols.numbers([s for _, s, _ in bad], pa.int32()),
+                                         "span_end": arrowcols.numbers([e for _, _, e in bad], pa.int32())}))
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE mm AS
