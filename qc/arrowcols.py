@@ -47,3 +47,12 @@ def int64s(col) -> np.ndarray:
         raise ValueError(f"int64s: needs int64 without nulls, got {col.type} with {col.null_count} nulls")
     parts = [np.frombuffer(c.buffers()[1], dtype=np.int64)[c.offset:c.offset + len(c)] for c in chunks]
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+
+def inferred(values) -> pa.Array:
+    """A column of Python numbers typed as `pa.array` infers it: int64 when every value is an
+    int, else float64 (config values such as deduction points are either)."""
+    vals = list(values)
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in vals):
+        return numbers(vals, pa.int64())
+    return numbers([float(v) for v in vals], pa.float64())

@@ -34,7 +34,7 @@ def test_int64s_reads_chunked_and_sliced_columns():
     assert arrowcols.int64s(pa.chunked_array([], pa.int64())).tolist() == []
 
 
-def test_ingest_and_inspect_do_not_import_pandas(tmp_path):
+def test_ingest_inspect_and_scorecard_do_not_import_pandas(tmp_path):
     chats = tmp_path / "chats.jsonl"
     chats.write_text(
         '{"conversation_id": "c1", "seq": 1, "ts": "2026-11-03 10:00:00", "role": "customer", "text": "收到就坏了"}\n'
@@ -46,7 +46,14 @@ def test_ingest_and_inspect_do_not_import_pandas(tmp_path):
         f"con = store.connect({str(tmp_path / 'x.duckdb')!r})\n"
         f"ingest_paths(con, [{str(chats)!r}])\n"
         "rep = inspect(con, all_=True)\n"
-        "print(rep.findings, 'pandas' in sys.modules)\n"
+        "from qc.scorecard import compute_facts\n"
+        "facts = compute_facts(con, '2026-11')\n"
+        "print(len(facts), rep.findings, 'pandas' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out[-1] == "False" and int(out[0]) >= 1
+    assert out[-1] == "False" and out[0] == "1" and int(out[1]) >= 1    # one agent, its findings
+
+
+def test_inferred_types_like_pyarrow():
+    for values in ([2, 5, 10, 100], [1.0, 1.5, 2.0], [2, 5.5]):
+        assert arrowcols.inferred(values).equals(pa.array(values))
