@@ -398,7 +398,7 @@ def run_rules(con, rules: tuple[Rule, ...], config: Config, models: Models, vers
         n = sqlfiles.execute(con, sql, bind, where=f"qc/rules/sql/{rule.sql}").fetchall()[0][0]
         by_rule[rule.id] = n
         if timings is not None:
-            timings[f"rule:{rule.id}"] = time.perf_counter() - t
+            timings[f"rule:{rule.id}"] = timings.get(f"rule:{rule.id}", 0.0) + time.perf_counter() - t   # summed over batches
     return by_rule
 
 
