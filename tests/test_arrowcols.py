@@ -35,6 +35,11 @@ def test_int64s_reads_chunked_and_sliced_columns():
 
 
 def test_ingest_inspect_and_scorecard_do_not_import_pandas(tmp_path):
+    # The first load of a model builds its numpy cache from the joblib (scikit-learn, which
+    # imports pandas); every later night reads the cache. Build it here, outside the child.
+    from qc.classify import load_model
+
+    load_model("customer_intent"), load_model("agent_act")
     chats = tmp_path / "chats.jsonl"
     chats.write_text(
         '{"conversation_id": "c1", "seq": 1, "ts": "2026-11-03 10:00:00", "role": "customer", "text": "收到就坏了"}\n'
