@@ -128,7 +128,7 @@ def test_shipped_models_catch_a_long_complaint_without_lexicon_cue(tmp_path):
     assert classify.latest_meta("customer_intent") is not None, "no customer_intent model in models/ (qc train)"
     rows = [
         {"conversation_id": "lc1", "ts": "2026-11-05 10:00:00", "role": "customer", "shop_id": "大焊五金旗舰店",
-         "text": "焊机刚焊了十来分钟就自己停了，面板一直亮黄灯，这到底怎么回事啊"},
+         "text": "焊机刚焊了十来分钟就自己停了，面板一直亮黄灯，这到底是什么情况啊"},
         {"conversation_id": "lc1", "ts": "2026-11-05 10:00:20", "role": "agent", "agent_id": "大焊:小李",
          "text": "您把机器背面的铭牌拍给我看看"},
     ]
