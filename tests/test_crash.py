@@ -100,7 +100,10 @@ def world(tmp_path_factory):
     qc("ingest", f1, tmp / "gen" / "orders.jsonl", "--db", base)
     qc("inspect", "--db", base, "--no-models")
     con = store.connect(base)
-    fid = con.execute("SELECT finding_id FROM findings WHERE message_seq IS NOT NULL ORDER BY finding_id LIMIT 1").fetchall()[0][0]
+    # a text finding (the late file must not make it go away), in the renumbered conversation
+    # when it has one; not "the first id", which moves whenever a lexicon line does
+    fid = con.execute("SELECT finding_id FROM findings WHERE rule_id = 'forbidden_phrase' "
+                      "ORDER BY conversation_id = ? DESC, finding_id LIMIT 1", [convs[0]]).fetchall()[0][0]
     con.execute("INSERT INTO reviews (finding_id, decision, reviewer, reason, decided_at) VALUES (?, 'dismissed', '质检:阿芳', '误报', '2026-11-08 09:00:00+08')", [fid])
     con.execute("CHECKPOINT")
     con.close()
