@@ -105,7 +105,9 @@ def test_same_findings_on_the_bundled_sample_as_before_the_refactor(tmp_path):
     1310696); the rule house must reproduce it finding for finding. Since the December rule
     versions (missing_apology 2.0, repeated_quick_reply 2.0, …) evidence and explanations
     carry more fields and model tags change with retraining, so the comparison is on what a
-    finding *is* — which message of which conversation, which rule, agent, severity, span."""
+    finding *is* — which message of which conversation, which rule, agent, severity, span.
+    One span moved by design: 只收到 (dev round 3 of the real chats, lexicons/complaint.txt) is an
+    earlier cue in 买了两袋只收到一袋，漏发了 than 漏发 (GL-20261101-000018: 10-12 -> 4-7)."""
     con = store.connect(tmp_path / "s.duckdb")
     ingest_paths(con, [SAMPLE_DIR / "chats.jsonl", SAMPLE_DIR / "orders.jsonl"])
     inspect(con)
