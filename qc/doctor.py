@@ -45,7 +45,7 @@ def _refresh(ids_sql: str):
     def repair(con, run_id):
         from .ingest import refresh_pending
 
-        con.execute(f"INSERT OR REPLACE INTO pending_refresh SELECT conversation_id, ?, false, true FROM ({ids_sql})", [run_id])
+        con.execute(f"INSERT OR REPLACE INTO pending_refresh (conversation_id, ingest_run, late, renumber) SELECT conversation_id, ?, false, true FROM ({ids_sql})", [run_id])
         con.execute("CHECKPOINT")
         refresh_pending(con, run_id)
     return repair

@@ -23,6 +23,7 @@ import csv
 import hashlib
 import io
 import json
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -829,17 +830,26 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
             # The conversations to rebuild, durable with the messages themselves (see below).
             # A conversation already listed by an earlier piece of this file spans pieces: its
             # rows were numbered piece by piece, so it is renumbered (the same numbering rule).
+            # With each its time span: the new messages' and the stored row's (every stored
+            # message of a listed conversation lies in its conversations row's span or in an
+            # earlier listing's), so the rebuild reads only that span of the history.
             con.execute(
                 """
                 INSERT INTO pending_refresh
                 SELECT k.conversation_id, $run,
-                       k.conversation_id IN (SELECT conversation_id FROM conversations) AS late,
-                       k.conversation_id IN (SELECT conversation_id FROM conversations)
-                         OR (count(k.source_seq) > 0 AND count(k.source_seq) < count(*)) AS renumber
-                FROM chat_keyed k WHERE k.status = 'new'
+                       any_value(c.conversation_id) IS NOT NULL AS late,
+                       any_value(c.conversation_id) IS NOT NULL
+                         OR (count(k.source_seq) > 0 AND count(k.source_seq) < count(*)) AS renumber,
+                       least(min(k.ts), any_value(c.started_at)) AS ts_lo,
+                       greatest(max(k.ts), any_value(c.ended_at)) AS ts_hi
+                FROM chat_keyed k LEFT JOIN conversations c USING (conversation_id)
+                WHERE k.status = 'new'
                 GROUP BY k.conversation_id
                 ON CONFLICT (conversation_id) DO UPDATE
-                SET ingest_run = excluded.ingest_run, late = pending_refresh.late OR excluded.late, renumber = true
+                SET ingest_run = excluded.ingest_run, late = pending_refresh.late OR excluded.late, renumber = true,
+                    -- an unknown span (NULL) stays unknown
+                    ts_lo = CASE WHEN pending_refresh.ts_lo IS NOT NULL THEN least(pending_refresh.ts_lo, excluded.ts_lo) END,
+                    ts_hi = CASE WHEN pending_refresh.ts_hi IS NOT NULL THEN greatest(pending_refresh.ts_hi, excluded.ts_hi) END
                 """,
                 {"run": run_id},
             )
@@ -869,6 +879,11 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
     assert fr.read == fr.ingested + fr.duplicate + fr.quarantined, fr
 
 
+# the span of "every message": wider than ts_in_range's 2000-2100 (ingest_messages_check.sql)
+_EPOCH_LO = datetime(1900, 1, 1, tzinfo=timezone.utc)
+_EPOCH_HI = datetime(2200, 1, 1, tzinfo=timezone.utc)
+
+
 def refresh_pending(con, run_id: int) -> int:
     """Rebuild every conversation in pending_refresh: renumber where needed, derive its row,
     mark it for inspection, clear the list — one transaction. Returns how many of them
@@ -881,10 +896,16 @@ def refresh_pending(con, run_id: int) -> int:
         con.execute("CREATE OR REPLACE TEMP TABLE touched AS SELECT conversation_id FROM pending_refresh")
         con.execute("CREATE OR REPLACE TEMP TABLE renumber AS SELECT conversation_id FROM pending_refresh WHERE renumber")
         late = con.execute("SELECT count(*) FROM pending_refresh WHERE late").fetchall()[0][0]
+        # the time span of every listed conversation's messages; one listed without a span
+        # (qc doctor, a repair, an older version) makes it the whole history
+        lo, hi, unknown = con.execute(
+            "SELECT min(ts_lo), max(ts_hi), count(*) FILTER (WHERE ts_lo IS NULL OR ts_hi IS NULL) FROM pending_refresh"
+        ).fetchall()[0]
+        span = {"ts_lo": _EPOCH_LO, "ts_hi": _EPOCH_HI} if unknown else {"ts_lo": lo, "ts_hi": hi}
         if con.execute("SELECT count(*) FROM renumber").fetchall()[0][0]:
-            sqlfiles.run(con, "ingest_renumber.sql")
+            sqlfiles.run(con, "ingest_renumber.sql", span)
             point("refresh.renumbered")
-        sqlfiles.run(con, "conversations_refresh.sql", {"run": run_id, "complaint_re": _complaint_regex()})
+        sqlfiles.run(con, "conversations_refresh.sql", {"run": run_id, "complaint_re": _complaint_regex(), **span})
         point("refresh.derived")
         store.empty_table(con, "pending_refresh")      # (a DELETE costs ~1 s at commit: see there)
     con.execute("CHECKPOINT")
@@ -902,7 +923,7 @@ def _repair_conversations(con, run_id: int) -> None:
         "SELECT (SELECT count(*) FROM messages), (SELECT coalesce(sum(n_messages), 0) FROM conversations)").fetchone()
     if n_msgs != counted:
         con.execute(
-            """INSERT OR IGNORE INTO pending_refresh
+            """INSERT OR IGNORE INTO pending_refresh (conversation_id, ingest_run, late, renumber)
                SELECT DISTINCT conversation_id, ?, false, true FROM messages
                WHERE conversation_id NOT IN (SELECT conversation_id FROM conversations)""",
             [run_id],

@@ -297,7 +297,7 @@ def test_emptying_pending_refresh_keeps_its_schema_and_is_transactional(tmp_path
     import duckdb
 
     con = store.connect(tmp_path / "e.duckdb")
-    con.execute("INSERT INTO pending_refresh VALUES ('会话-1', 1, false, false), ('会话-2', 1, true, true)")
+    con.execute("INSERT INTO pending_refresh (conversation_id, ingest_run, late, renumber) VALUES ('会话-1', 1, false, false), ('会话-2', 1, true, true)")
     con.execute("BEGIN TRANSACTION")
     store.empty_table(con, "pending_refresh")
     assert con.execute("SELECT count(*) FROM pending_refresh").fetchone()[0] == 0
@@ -306,11 +306,11 @@ def test_emptying_pending_refresh_keeps_its_schema_and_is_transactional(tmp_path
     with store.transaction(con):
         store.empty_table(con, "pending_refresh")
     assert con.execute("SELECT count(*) FROM pending_refresh").fetchone()[0] == 0
-    con.execute("INSERT INTO pending_refresh VALUES ('会话-1', 2, false, false)")
+    con.execute("INSERT INTO pending_refresh (conversation_id, ingest_run, late, renumber) VALUES ('会话-1', 2, false, false)")
     with pytest.raises(duckdb.ConstraintException):
-        con.execute("INSERT INTO pending_refresh VALUES ('会话-1', 3, false, false)")
+        con.execute("INSERT INTO pending_refresh (conversation_id, ingest_run, late, renumber) VALUES ('会话-1', 3, false, false)")
     with pytest.raises(duckdb.ConstraintException):
-        con.execute("INSERT INTO pending_refresh VALUES ('会话-9', NULL, false, false)")
+        con.execute("INSERT INTO pending_refresh (conversation_id, ingest_run, late, renumber) VALUES ('会话-9', NULL, false, false)")
 
 
 def _chat(cid, seq, ts, role, text, agent=None):
@@ -379,7 +379,7 @@ def test_inspection_reads_the_scopes_time_span_and_all_of_it_after_an_interrupte
                    customer_id, shop_id, queue, text, msg_type, source_file, source_line, ingest_run, ingest_order)
                    SELECT 'k-late', '会话-一', 3, 3, TIMESTAMPTZ '2026-11-03 03:00:00+00', TIMESTAMP '2026-11-03 11:00:00',
                           DATE '2026-11-03', 'customer', NULL, NULL, 'default', NULL, '收到货坏了', 'text', 'x.jsonl', 9, 9, 99""")
-    con.execute("INSERT INTO pending_refresh VALUES ('会话-一', 9, true, false)")
+    con.execute("INSERT INTO pending_refresh (conversation_id, ingest_run, late, renumber) VALUES ('会话-一', 9, true, false)")
     assert _batch_table(con) == 3
 
 
@@ -399,3 +399,47 @@ def test_pieces_read_ahead_keep_order_and_fail_at_the_piece_that_failed():
             got.append(item)
     assert got == [("第1段", False), ("第2段", False)]
     assert list(_read_ahead(iter([("a", False), ("b", True)]))) == [("a", False), ("b", True)]
+
+
+def test_the_rebuild_reads_the_listed_span_which_includes_the_stored_messages(tmp_path):
+    # pending_refresh keeps each conversation's span: its new messages' and its stored row's.
+    # A late message three weeks on must still rebuild the row from all its messages.
+    con = store.connect(tmp_path / "s.duckdb")
+    ingest_paths(con, [write_jsonl(tmp_path / "d1.jsonl", [
+        _chat("会话-一", 1, "2026-11-03 10:00:00", "customer", "收到的杯子裂了"),
+        _chat("会话-一", 2, "2026-11-03 10:00:30", "agent", "非常抱歉，给您补发", "大焊:小李"),
+        _chat("会话-二", 1, "2026-11-10 09:00:00", "customer", "在吗")])])
+    ingest_paths(con, [write_jsonl(tmp_path / "d2.jsonl", [
+        _chat("会话-一", 3, "2026-11-24 08:00:00", "customer", "补发的也裂了")])])
+    assert con.execute("SELECT n_messages, started_at < TIMESTAMPTZ '2026-11-04 00:00:00+08', needs_inspection "
+                       "FROM conversations WHERE conversation_id = '会话-一'").fetchone() == (3, True, True)
+    assert con.execute("SELECT n_messages FROM conversations WHERE conversation_id = '会话-二'").fetchone() == (1,)
+    assert con.execute("SELECT count(*) FROM pending_refresh").fetchone() == (0,)
+
+
+def test_a_killed_runs_rows_survive_the_span_migration_and_are_rebuilt_whole(tmp_path):
+    # a database of schema 10 with a conversation a killed ingest left to rebuild: migration 11
+    # keeps the row with an unknown span, and the next ingest rebuilds it from every message
+    import duckdb
+
+    path = tmp_path / "v10.duckdb"
+    con = store.connect(path)
+    ingest_paths(con, [write_jsonl(tmp_path / "d1.jsonl", [
+        _chat("会话-一", 1, "2026-11-03 10:00:00", "customer", "在吗"),
+        _chat("会话-一", 2, "2026-11-03 10:00:20", "agent", "亲，在的", "大焊:小李")])])
+    con.close()
+    raw = duckdb.connect(str(path))
+    raw.execute("DROP TABLE pending_refresh")
+    raw.execute(next(sql for v, _, sql in store.MIGRATIONS if v == 6).split("CREATE TABLE pending_refresh")[1]
+                .split(";")[0].join(["CREATE TABLE pending_refresh", ";"]))
+    raw.execute("DELETE FROM schema_version WHERE version = 11")
+    raw.execute("INSERT INTO pending_refresh VALUES ('会话-一', 1, false, true)")
+    raw.execute("DELETE FROM conversations")
+    raw.close()
+    con = store.connect(path)
+    assert store.schema_version(con) == store.LATEST
+    assert con.execute("SELECT * FROM pending_refresh").fetchall() == [("会话-一", 1, False, True, None, None)]
+    ingest_paths(con, [write_jsonl(tmp_path / "d2.jsonl", [
+        _chat("会话-一", 3, "2026-11-20 10:00:00", "customer", "发货了吗")])])
+    assert con.execute("SELECT n_messages FROM conversations WHERE conversation_id = '会话-一'").fetchone() == (3,)
+    assert con.execute("SELECT count(*) FROM pending_refresh").fetchone() == (0,)

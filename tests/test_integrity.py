@@ -256,7 +256,7 @@ def test_doctor_finds_and_repairs(tmp_path):
     c.execute("UPDATE conversations SET n_messages = 9 WHERE conversation_id = 'dr0'")
     c.execute("UPDATE messages SET seq = 1 WHERE conversation_id = 'dr1'")
     c.execute("INSERT INTO inspect_runs (run_id, started_at, status) VALUES (50, now(), 'running')")
-    c.execute("INSERT INTO pending_refresh VALUES ('dr2', 1, true, true)")
+    c.execute("INSERT INTO pending_refresh (conversation_id, ingest_run, late, renumber) VALUES ('dr2', 1, true, true)")
     c.close()
     r = runner.invoke(app, ["doctor", "--db", str(db), "--json"])
     assert r.exit_code == 1

@@ -26,5 +26,8 @@ SELECT
     $run                                                              AS updated_run,
     mode(m.sku)                                                       AS sku
 FROM messages m
-WHERE m.conversation_id IN (SELECT conversation_id FROM touched)
+-- [$ts_lo, $ts_hi]: the span of every touched conversation's messages (pending_refresh), so a
+-- night reads its own days of a store of months, not all of it (the row groups outside it are
+-- skipped by their min/max); the whole history when a listed row has no span
+WHERE m.ts BETWEEN $ts_lo AND $ts_hi AND m.conversation_id IN (SELECT conversation_id FROM touched)
 GROUP BY m.conversation_id;

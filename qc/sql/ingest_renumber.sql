@@ -11,6 +11,7 @@ FROM (
              ELSE row_number() OVER (PARTITION BY conversation_id ORDER BY ts, source_seq NULLS LAST, ingest_order)
         END AS new_seq
     FROM messages
-    WHERE conversation_id IN (SELECT conversation_id FROM renumber)
+    -- [$ts_lo, $ts_hi]: the listed conversations' span (see conversations_refresh.sql)
+    WHERE ts BETWEEN $ts_lo AND $ts_hi AND conversation_id IN (SELECT conversation_id FROM renumber)
 ) AS r
-WHERE m.msg_key = r.msg_key AND m.seq <> r.new_seq;
+WHERE m.ts BETWEEN $ts_lo AND $ts_hi AND m.msg_key = r.msg_key AND m.seq <> r.new_seq;
