@@ -31,6 +31,7 @@ SETS = (  # (data folder, label folder, what the set is)
     ("bench/real/jddc-3b38b33", "bench/real_labels/jddc-3b38b33-r4", "dev round 4 (150 random + 1 screened, K/L)"),
     ("bench/real/jddc-886ef1d", "bench/real_labels/jddc-886ef1d", "independent round 1 (150 random, C/D)"),
     ("bench/real/jddc-886ef1d", "bench/real_labels/jddc-886ef1d-r2", "independent round 2 (150 random + 50 screened, E/F)"),
+    ("bench/real/jddc-886ef1d", "bench/real_labels/jddc-886ef1d-r3", "independent round 3 (150 random + 50 screened, M/N)"),
 )
 # label -> (task, side, labelling-guide key)
 LABELS = {
