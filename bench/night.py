@@ -64,17 +64,11 @@ def raw_limits(db: Path) -> dict:
     texts = [r[0] for r in con.execute("SELECT text FROM messages WHERE role = 'agent'").fetchall()]
     n = con.execute("SELECT count(*) FROM messages").fetchone()[0]
     con.close()
-    import ahocorasick
+    import ahocorasick_rs      # the library the match stage uses (qc/textmatch.py)
 
-    a = ahocorasick.Automaton()
-    for p in load("forbidden").phrases:
-        a.add_word(p, p)
-    a.make_automaton()
+    a = ahocorasick_rs.AhoCorasick(sorted({p for p in load("forbidden").phrases if p}))
     t = time.perf_counter()
-    hits = 0
-    for s in texts:
-        for _ in a.iter(s):
-            hits += 1
+    hits = len(a.find_matches_as_indexes("\n".join(t or "" for t in texts), overlapping=True))
     ac = time.perf_counter() - t
     return {"duckdb_text_scan_msg_s": round(n / scan), "aho_corasick_agent_text_msg_s": round(len(texts) / ac),
             "agent_messages": len(texts)}

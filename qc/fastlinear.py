@@ -58,15 +58,11 @@ def pack(cp: np.ndarray, n: int) -> np.ndarray:
 
 
 def automaton(phrases: list[str]):
-    import ahocorasick
+    from .textmatch import PhraseAutomaton
 
     if not phrases:
         return None
-    auto = ahocorasick.Automaton(ahocorasick.STORE_INTS)
-    for j, p in enumerate(phrases):
-        auto.add_word(p, j)
-    auto.make_automaton()
-    return auto
+    return PhraseAutomaton({p: j for j, p in enumerate(phrases)})
 
 
 def featurize(texts, words: dict, ngrams: dict, auto, cue_ids: list, idf: np.ndarray):
@@ -112,10 +108,10 @@ def featurize(texts, words: dict, ngrams: dict, auto, cue_ids: list, idf: np.nda
     rows.append(pos_doc[wstart[keep]])
     cols.append(w[keep])
     if auto is not None:
-        hits = np.fromiter(chain.from_iterable(auto.iter(big)), dtype=np.int64).reshape(-1, 2)
-        if len(hits):
-            ids = [cue_ids[j] for j in hits[:, 1]]
-            rows.append(np.repeat(pos_doc[hits[:, 0]], [len(x) for x in ids]))
+        ends, vals = auto.hits(big)
+        if len(ends):
+            ids = [cue_ids[j] for j in vals.tolist()]
+            rows.append(np.repeat(pos_doc[ends - 1], [len(x) for x in ids]))
             cols.append(np.fromiter(chain.from_iterable(ids), dtype=np.int64))
     X = sp.csr_matrix((np.ones(sum(len(r) for r in rows)), (np.concatenate(rows), np.concatenate(cols))),
                       shape=(n, len(idf)))

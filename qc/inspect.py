@@ -4,9 +4,11 @@ connection and the TEMP tables the stages before it left; tests call them one by
 
   select_scope    which conversations: those marked for inspection (default), one day, or all
   build_batch     their messages -> `bm` (one row per message, normalised text)
-  match_text      one Aho-Corasick pass over the text column -> `mm` (one row per lexicon hit)
-  flag_messages   per-message flags from `mm` -> `bmf`; the scope's orders -> `scope_orders`
-  classify        customer intents and agent acts as probability columns m_* on `bmf`
+  match_text      one Aho-Corasick pass over the text column -> `mm` (one row per lexicon hit);
+                  `start_match` runs the pass in a thread, `finish_match` resolves its hits
+  classify        customer intents and agent acts for the batch's distinct texts -> probs_* (Arrow)
+  flag_messages   per-message flags from `mm` and the m_* probability columns -> `bmf`;
+                  the scope's orders -> `scope_orders`
   run_rules       every enabled rule's SQL (qc/rules/sql/<id>.sql) -> `rule_results`
   store_findings  replace the scope's rule findings in one transaction, clear needs_inspection
 
@@ -214,9 +216,13 @@ def whole_message_patterns() -> dict[str, str]:
     }
 
 
-def flag_messages(con) -> None:
-    """Stage `flags`: per-message lexicon flags from `mm` -> `bmf`; the scope's orders."""
+def flag_messages(con, probs_of: dict[str, tuple[str, ...]] | None = None) -> None:
+    """Stage `flags`: per-message lexicon flags from `mm`, and the classifiers' probability
+    columns m_<label> of the tables `classify` registered (`probs_of`; NULL without a model)
+    -> `bmf`; the scope's orders.
+    One materialisation of the batch for both (the model columns used to be a second copy)."""
     pat = whole_message_patterns()
+    selects, joins = _model_columns(probs_of)
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE bmf AS
@@ -232,7 +238,7 @@ def flag_messages(con) -> None:
                    bool_or(lexicon = 'urge_pay')  AS has_urge,
                    bool_or(lexicon = 'closing_question') AS has_closing_question
             FROM mm GROUP BY row
-        )
+        ), x AS (
         SELECT b.* EXCLUDE (ntext),           -- the rules read text; ntext only fed the match stage
                coalesce(f.has_forbidden, false) AS has_forbidden,
                coalesce(f.has_apology, false)   AS has_apology,
@@ -254,9 +260,13 @@ def flag_messages(con) -> None:
                     THEN regexp_replace(regexp_replace(b.ntext, $stickers, '', 'g'), '[^\\p{L}\\p{N}]', '', 'g') = ''
                     ELSE false END AS emoji_only
         FROM bm b LEFT JOIN f USING (row)
-        """,
+        )
+        SELECT x.*, SELECTS FROM x JOINS
+        """.replace("SELECTS", ", ".join(selects)).replace("JOINS", " ".join(joins)),
         {"stickers": pat["stickers"], "question_re": matcher().flag_pattern("question")},
     )
+    for task in probs_of or {}:
+        con.unregister(f"probs_{task}")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE scope_orders AS
@@ -273,21 +283,54 @@ def build_batch(con) -> int:
     return n
 
 
-def match_text(con) -> dict[str, str]:
-    """Stage `match`: one Aho-Corasick pass over customer and agent texts -> `mm`.
-    Returns the lexicon versions ({name: name@sha}) findings cite."""
-    # Only customer and agent messages are ever judged on their words.
-    tbl = con.sql("SELECT row, ntext FROM bm WHERE role IN ('customer', 'agent')").to_arrow_table()
+def start_match(con):
+    """Stage `match`, first half: the batch's customer and agent texts as one string, and
+    the Aho-Corasick pass over it started in a thread (it holds no GIL while it searches, so
+    the classifiers run beside it on the other core). `finish_match` waits for it."""
+    import threading
+
+    # Only customer and agent messages are ever judged on their words. The texts arrive
+    # joined: each ends with a newline (no phrase holds one), and Arrow's string buffer of
+    # the column is then the whole batch in one piece — no Python string per message.
+    tbl = con.sql("SELECT row, coalesce(ntext, '') || chr(10) AS t, coalesce(length(ntext), 0) AS n FROM bm "
+                  "WHERE role IN ('customer', 'agent')").to_arrow_table()
     rows = arrowcols.int64s(tbl.column("row"))    # (not to_numpy: it imports pandas, qc/arrowcols.py)
-    m = matcher()
-    hits = m.scan(rows, tbl.column("ntext").to_pylist())
+    lens = arrowcols.int64s(tbl.column("n"))
+    big = arrowcols.joined_text(tbl.column("t"))
     del tbl
+    m = matcher()
+    out: dict = {}
+
+    def run():
+        try:
+            out["hits"] = m.scan_joined(rows, lens, big)
+        except BaseException as exc:   # re-raised in finish_match, on the caller's thread
+            out["error"] = exc
+
+    th = threading.Thread(target=run, name="qc-match", daemon=True)
+    th.start()
+    return th, out
+
+
+def finish_match(con, pending) -> dict[str, str]:
+    """Stage `match`, second half: wait for the pass, resolve its hits -> `mm`.
+    Returns the lexicon versions ({name: name@sha}) findings cite."""
+    th, out = pending
+    th.join()
+    if "error" in out:
+        raise out["error"]
+    m = matcher()
     resolve_hits(
-        con, m, hits,
+        con, m, out["hits"],
         lambda rs: dict(con.execute("SELECT row, ntext FROM bm WHERE row IN (SELECT unnest(?))", [list(rs)]).fetchall()),
         judged_rows_sql="SELECT row FROM bm WHERE role = 'agent'",
     )
     return m.versions
+
+
+def match_text(con) -> dict[str, str]:
+    """Stage `match`: one Aho-Corasick pass over customer and agent texts -> `mm`."""
+    return finish_match(con, start_match(con))
 
 
 # Which role's messages each classifier reads, and the labels the rules use as columns.
@@ -312,43 +355,48 @@ def load_models(use_models: bool = True) -> Models:
     return models
 
 
-def classify(con, use_models: bool = True, notes: list[str] | None = None, models: Models | None = None) -> Models:
-    """Stage `classify`: customer intents and agent acts for the whole batch, as columns
-    m_<label> (probabilities; NULL without a model) added to `bmf`."""
+def classify(con, use_models: bool = True, notes: list[str] | None = None,
+             models: Models | None = None) -> tuple[Models, dict[str, tuple[str, ...]]]:
+    """Stage `classify`: customer intents and agent acts for the batch's distinct texts, as
+    Arrow tables probs_<task> (text, m_<label>...) registered on the connection; the flags
+    stage joins them onto `bmf` (`_model_columns`). Reads `bm`, so it can run while the
+    match stage's thread scans. Returns the models and {task: labels} of the tables registered."""
     notes = notes if notes is not None else []
+    probs_of: dict[str, tuple[str, ...]] = {}
     models = models if models is not None else load_models(use_models)
     notes.extend(models.notes)
-    selects, joins = [], []
     for task, (role, labels) in CLASSIFIED.items():
         model = models.loaded.get(task)
         if model is None:
-            selects += [f"NULL::DOUBLE AS m_{l}" for l in labels]    # no signal
             continue
         # Only typed text: order cards, images and emoji-only messages are not utterances the
-        # models were trained on (an order card read as bargaining is a false finding).
+        # models were trained on (an order card read as bargaining is a false finding); the
+        # join in `_model_columns` leaves emoji-only ones out (that flag is the flags stage's).
         # A day repeats itself (快捷短语, 在吗, 好的): DuckDB hands over each distinct text once,
         # and the probabilities join back on the text.
-        tbl = con.sql("SELECT DISTINCT text FROM bmf WHERE role = ? AND msg_type = 'text' AND NOT emoji_only",
+        tbl = con.sql("SELECT DISTINCT text FROM bm WHERE role = ? AND msg_type = 'text'",
                       params=[role]).to_arrow_table()
         probs = model.predict_proba(tbl.column("text").to_pylist())
         data = {"text": tbl.column("text")}
         for l in labels:
             data[f"m_{l}"] = arrowcols.numbers(probs[:, model.labels.index(l)] if len(probs) else [], pa.float64())
         con.register(f"probs_{task}", pa.table(data))
+        probs_of[task] = labels
+    return models, probs_of
+
+
+def _model_columns(probs_of: dict | None) -> tuple[list[str], list[str]]:
+    """The m_<label> select list and joins for the flags stage: a model's registered
+    probabilities, or NULL (no signal) for a task without one."""
+    selects, joins = [], []
+    for task, (role, labels) in CLASSIFIED.items():
+        if not probs_of or task not in probs_of:
+            selects += [f"NULL::DOUBLE AS m_{l}" for l in labels]
+            continue
         selects += [f"probs_{task}.m_{l}" for l in labels]
-        joins.append(f"LEFT JOIN probs_{task} ON probs_{task}.text = bmf.text AND bmf.role = '{role}' "
-                     f"AND bmf.msg_type = 'text' AND NOT bmf.emoji_only")
-    if joins:
-        # one copy of the batch for all model columns
-        con.execute(f"CREATE OR REPLACE TEMP TABLE bmf AS SELECT bmf.*, {', '.join(selects)} FROM bmf {' '.join(joins)}")
-        for task in models.loaded:
-            con.unregister(f"probs_{task}")
-    else:
-        # lexicons only: empty probability columns, no copy of the batch
-        for task, (_, labels) in CLASSIFIED.items():
-            for l in labels:
-                con.execute(f"ALTER TABLE bmf ADD COLUMN m_{l} DOUBLE")
-    return models
+        joins.append(f"LEFT JOIN probs_{task} ON probs_{task}.text = x.text AND x.role = '{role}' "
+                     f"AND x.msg_type = 'text' AND NOT x.emoji_only")
+    return selects, joins
 
 
 def rule_params(rule: Rule, config: Config, models: Models, versions: dict[str, str]) -> dict:
@@ -549,11 +597,13 @@ def inspect(con, day: date | str | None = None, all_: bool = False, config: Conf
             con.execute("""CREATE OR REPLACE TEMP TABLE scope_conv AS SELECT s.conversation_id FROM scope_all s
                            JOIN conversations c USING (conversation_id) WHERE c.day IN (SELECT unnest(?::DATE[]))""", [days])
         rep.messages += stage("batch", build_batch, con)
-        versions = stage("match", match_text, con)
-        stage("flags", flag_messages, con)
-        # (loading the models in a thread beside the DuckDB stages was tried: on two cores the
-        # unpickling slowed batch and match by as much as it saved)
-        models = stage("classify", classify, con, use_models, rep.notes if i == 0 else [], models)
+        # The lexicon scan runs in a thread (Rust, no GIL) while the classifiers run here:
+        # on two cores the two overlap. (Loading the models in a thread beside the DuckDB
+        # stages was tried: there the unpickling slowed batch and match by as much as it saved.)
+        scan = stage("match", start_match, con)
+        models, probs_of = stage("classify", classify, con, use_models, rep.notes if i == 0 else [], models)
+        versions = stage("match", finish_match, con, scan)
+        stage("flags", flag_messages, con, probs_of)
         for rule_id, n in stage("rules", run_rules, con, rules, config, models, versions, stages).items():
             by_rule[rule_id] = by_rule.get(rule_id, 0) + n
         bars = near_miss_bars(config, models, versions)

@@ -14,7 +14,6 @@ from __future__ import annotations
 from functools import lru_cache
 from itertools import chain
 
-import ahocorasick
 import numpy as np
 import pyarrow as pa
 
@@ -34,6 +33,36 @@ WORD_AWARE_MAX_LEN = 2
 # text (qc/inspect.py flag_messages): two in three of all hits were ？ / 吗 / 么, each a tuple
 # through Python, for a flag. The full automaton (the classifiers' cue features) keeps them.
 FLAG_ONLY = ("question",)
+
+
+class PhraseAutomaton:
+    """Every occurrence of every phrase (overlapping), each phrase carrying an int payload.
+
+    ahocorasick_rs (Rust) searches without holding the GIL, so the inspection scans a batch
+    in a thread while the classifiers run beside it (qc/inspect.py); pyahocorasick's
+    iterator held the GIL for its whole pass. Offsets are in characters."""
+
+    def __init__(self, phrases: dict[str, int]):
+        import ahocorasick_rs
+
+        items = [(p, v) for p, v in phrases.items() if p]     # an empty phrase matches nothing
+        self.phrases = [p for p, _ in items]
+        self.values = np.fromiter((v for _, v in items), dtype=np.int64, count=len(items))
+        self._ac = (ahocorasick_rs.AhoCorasick(self.phrases, matchkind=ahocorasick_rs.MatchKind.Standard)
+                    if items else None)
+
+    def hits(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(end offsets, exclusive; payloads) of all occurrences, as two int64 arrays."""
+        if self._ac is None or not text:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        found = self._ac.find_matches_as_indexes(text, overlapping=True)
+        flat = np.fromiter(chain.from_iterable(found), dtype=np.int64, count=3 * len(found)).reshape(-1, 3)
+        return flat[:, 2], self.values[flat[:, 0]]
+
+    def iter(self, text: str):
+        """(end offset, inclusive; payload) per occurrence — pyahocorasick's `iter` shape."""
+        ends, vals = self.hits(text)
+        return zip((ends - 1).tolist(), vals.tolist())
 
 
 def new_tokenizer(extra_lexicons: tuple[str, ...] = ()):
@@ -109,11 +138,7 @@ class Matcher:
     def _automaton(by_phrase: dict[str, list[int]]):
         # payload = the first entry id; phrases listed in several lexicons (rare) expand later
         extra = {ids[0]: ids[1:] for ids in by_phrase.values() if len(ids) > 1}
-        auto = ahocorasick.Automaton(ahocorasick.STORE_INTS)
-        for phrase, ids in by_phrase.items():
-            auto.add_word(phrase, ids[0])
-        auto.make_automaton()
-        return auto, extra
+        return PhraseAutomaton({phrase: ids[0] for phrase, ids in by_phrase.items()}), extra
 
     def flag_pattern(self, name: str) -> str:
         """A FLAG_ONLY lexicon as one RE2 alternation of its phrases (longest first): a message
@@ -148,17 +173,16 @@ class Matcher:
     def scan_joined(self, rows: np.ndarray, lens: np.ndarray, big: str) -> pa.Table:
         """`scan` over a batch already joined: `big` is the texts joined by newlines (no lexicon
         phrase holds one, so no hit spans two messages), `lens` their lengths in characters.
-        One Aho-Corasick call; hits come back as a flat int array — no Python per message,
-        and per hit only for the rare phrases listed in two lexicons."""
+        One Aho-Corasick call; hits come back as flat int arrays — no Python per message,
+        and per hit only for the rare phrases listed in two lexicons. Holds no GIL while
+        searching: safe and useful to run in a thread."""
         n = len(lens)
         starts = np.zeros(n, dtype=np.int64)
         if n > 1:
             starts[1:] = np.cumsum(lens + 1)[:-1]
-        raw = np.fromiter(chain.from_iterable(self.scan_automaton.iter(big)), dtype=np.int64)
-        raw = raw.reshape(-1, 2)
-        ends, eids = raw[:, 0], raw[:, 1]
-        doc = np.searchsorted(starts, ends, side="right") - 1
-        span_end = ends - starts[doc] + 1
+        ends, eids = self.scan_automaton.hits(big)
+        doc = np.searchsorted(starts, ends - 1, side="right") - 1
+        span_end = ends - starts[doc]
         if self.scan_extra and len(eids):
             extra = self.scan_extra
             shared = np.flatnonzero(np.isin(eids, list(extra)))

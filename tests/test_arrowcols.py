@@ -62,3 +62,15 @@ def test_ingest_inspect_and_scorecard_do_not_import_pandas(tmp_path):
 def test_inferred_types_like_pyarrow():
     for values in ([2, 5, 10, 100], [1.0, 1.5, 2.0], [2, 5.5]):
         assert arrowcols.inferred(values).equals(pa.array(values))
+
+
+def test_joined_text_reads_chunked_sliced_and_large_columns():
+    parts = ["收到的焊机外壳摔坏了\n", "亲，在的呢😊\n", "", "[订单x] 怎么还没发货\n"]
+    col = pa.chunked_array([pa.array(["x"] + parts[:2], pa.string()).slice(1), pa.array(parts[2:], pa.string())])
+    assert arrowcols.joined_text(col) == "".join(parts)
+    assert arrowcols.joined_text(pa.array(parts, pa.large_string()).slice(1)) == "".join(parts[1:])
+    assert arrowcols.joined_text(pa.chunked_array([], pa.string())) == ""
+    import pytest
+
+    with pytest.raises(ValueError):
+        arrowcols.joined_text(pa.array(["a", None]))

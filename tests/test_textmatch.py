@@ -98,3 +98,34 @@ def test_flag_only_lexicons_flag_in_sql_exactly_what_the_scan_would_find():
     # and the inspection's scan no longer yields them
     hits = m.scan(np.arange(len(norm)), norm)
     assert not [e for e in hits.column("entry").to_pylist() if m.entries[e][0] in FLAG_ONLY]
+
+
+def test_automaton_finds_every_occurrence_like_a_plain_search_on_all_our_texts():
+    # The fast path (ahocorasick_rs over the whole batch joined) beside its reference: for
+    # every phrase, every start where str.find sees it. Overlaps (抱歉 inside 非常抱歉), emoji
+    # and full-width text count in characters, so spans stay right.
+    from qc.textmatch import matcher
+
+    m = matcher()
+    texts = _real_texts()[:3000] + ["😊非常抱歉给您添麻烦了😊", "亲，非常非常抱歉", "滚滚滚", "ＯＫ已经很低了"]
+    big = "\n".join(texts)
+    got = sorted(m.automaton.iter(big))
+    want = []
+    for phrase, value in zip(m.automaton.phrases, m.automaton.values.tolist()):
+        i = big.find(phrase)
+        while i >= 0:
+            want.append((i + len(phrase) - 1, value))
+            i = big.find(phrase, i + 1)
+    assert len(got) > 2000 and got == sorted(want)
+
+
+def test_scan_cites_the_message_and_span_of_each_hit():
+    from qc.textmatch import matcher
+
+    m = matcher()
+    texts = ["好的", "😊非常抱歉，给您添麻烦了", "", "便宜点吧"]
+    hits = m.scan(np.array([10, 11, 12, 13]), texts).to_pylist()
+    found = {(h["row"], m.entries[h["entry"]][1].phrase, h["span_end"]) for h in hits}
+    assert (11, "非常抱歉", 5) in found and (11, "抱歉", 5) in found and (11, "给您添麻烦了", 12) in found
+    assert (13, "便宜点", 3) in found
+    assert not {r for r, _, _ in found} & {10, 12}
