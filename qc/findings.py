@@ -246,6 +246,23 @@ def transcript(con, conversation_id: str) -> Transcript | None:
                       query(con, Filter(conversation=conversation_id)))
 
 
+def messages_of(con, conversation_ids: list[str]) -> dict[str, list[Message]]:
+    """The messages of several conversations, in order, with their gaps (as `transcript`
+    reads them), from one query: {conversation_id: [Message]}; absent ids are left out."""
+    out: dict[str, list[Message]] = {}
+    if not conversation_ids:
+        return out
+    for r in con.execute(
+        """SELECT conversation_id, seq, ts_local, role, agent_id, text, msg_type,
+                  epoch(ts) - epoch(lag(ts) OVER (PARTITION BY conversation_id ORDER BY seq)) AS gap_s
+           FROM messages WHERE conversation_id IN (SELECT unnest(?::VARCHAR[]))
+           ORDER BY conversation_id, seq""",
+        [list(conversation_ids)],
+    ).fetchall():
+        out.setdefault(r[0], []).append(Message(*r[1:]))
+    return out
+
+
 # --------------------------------------------------------------------------- lookups
 
 

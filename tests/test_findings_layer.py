@@ -157,3 +157,18 @@ def test_a_reports_worst_findings_come_from_sql_in_severity_order(tmp_path):
     counted = period_findings(con, "2026-11", counted=True, limit=2)
     assert [f.finding_id for f in counted] == ["b", "f"]
     assert [f.finding_id for f in period_findings(con, "2026-11", counted=True)] == [f.finding_id for f in everything if f.counts]
+
+
+def test_messages_of_several_conversations_read_as_their_transcripts(tmp_path):
+    # the report's examples read all their conversations in one query: the same messages,
+    # order and gaps as `transcript` gives one conversation at a time
+    other = [dict(m, conversation_id="yx-08", ts=m["ts"].replace("20:00", "21:1")) for m in CHAT[:3]]
+    con = store.connect(tmp_path / "m.duckdb")
+    ingest_paths(con, [write_jsonl(tmp_path / "c.jsonl", CHAT + other)])
+    got = F.messages_of(con, ["yx-08", "yx-07", "无此会话"])
+    assert set(got) == {"yx-07", "yx-08"}
+    for cid in ("yx-07", "yx-08"):
+        assert got[cid] == F.transcript(con, cid).messages
+    assert [m.text for m in got["yx-07"]][:2] == ["这件羽绒服能便宜点吗？", "已经很低了，不议价"]
+    assert got["yx-07"][0].gap_s is None and got["yx-07"][1].gap_s == 12
+    assert F.messages_of(con, []) == {}
