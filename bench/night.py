@@ -105,7 +105,9 @@ def one_size(label: str, repeat: int, naive: bool, work: Path) -> dict:
     for stage in ("ingest", "inspect", "scorecard"):
         wall = med([r[stage][0] for r in runs])
         total += wall
-        out[stage] = {"seconds": round(wall, 2), "msg_s": round(n / wall), "peak_rss_mb": round(max(r[stage][1] for r in runs))}
+        # every run's seconds too: on a noisy hour the spread says how far the median can be trusted
+        out[stage] = {"seconds": round(wall, 2), "msg_s": round(n / wall), "peak_rss_mb": round(max(r[stage][1] for r in runs)),
+                      "runs_s": [round(r[stage][0], 2) for r in runs]}
     out["night"] = {"seconds": round(total, 2), "msg_s": round(n / total), "us_per_msg": round(total / n * 1e6, 2)}
     out["peak_rss_mb"] = max(out[s]["peak_rss_mb"] for s in ("ingest", "inspect", "scorecard"))
     out["db_mb"] = round(med([r["db_mb"] for r in runs]), 1)
