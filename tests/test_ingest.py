@@ -172,6 +172,27 @@ def test_quarantine_names_file_line_field_reason(con, tmp_path, chat_rows):
     assert con.execute("SELECT DISTINCT file FROM quarantine").fetchone()[0] == str(f)
 
 
+def test_quarantined_rows_keep_the_line_as_it_was_read(con, tmp_path, chat_rows):
+    # a reviewer fixes the source from `raw`: a bad chat row, a bad order row and a seq
+    # conflict each keep their own line (JSON Lines: trimmed; CSV: the row's fields)
+    good = chat_rows[0]
+    bad_chat = json.dumps({**good, "ts": "昨天下午"}, ensure_ascii=False)
+    bad_order = json.dumps({"order_id": "o-9", "customer_id": "tb_王", "created_at": "2026-11-03 10:00:00",
+                            "amount": "免费"}, ensure_ascii=False)
+    first = json.dumps({**good, "seq": 1, "text": "在吗"}, ensure_ascii=False)
+    clash = json.dumps({**good, "seq": 1, "ts": "2026-11-03 10:00:09", "text": "有人吗"}, ensure_ascii=False)
+    f = tmp_path / "q.jsonl"
+    f.write_text("\n".join([first, "  " + bad_chat, bad_order, clash]) + "\n", encoding="utf-8")
+    ingest_paths(con, [f])
+    q = con.execute("SELECT line, field, raw FROM quarantine ORDER BY line").fetchall()
+    assert q == [(2, "ts", bad_chat), (3, "amount", bad_order), (4, "seq", clash)]
+    c = tmp_path / "q.csv"
+    c.write_text("conversation_id,ts,role,text\nc-1,昨天下午,customer,在吗\n", encoding="utf-8")
+    ingest_paths(con, [c])
+    raw = con.execute("SELECT raw FROM quarantine WHERE file = ?", [str(c)]).fetchone()[0]
+    assert "昨天下午" in raw and "在吗" in raw
+
+
 def test_csv_ragged_row_is_quarantined(con, tmp_path):
     f = tmp_path / "r.csv"
     f.write_text("conversation_id,ts,role,text\nc,2026-11-03 10:00:00,customer,在吗\nc,2026-11-03 10:00:05,customer\n", encoding="utf-8")

@@ -2,7 +2,7 @@
 -- Normalises roles, types, queue and time; names the first failing field and why; and gives
 -- each good row its content hash `h` (the message key's first part, ingest_messages_insert.sql)
 -- here, in the same pass: a separate table of the good rows copied ~100 MB per 460k lines.
--- The raw line stays in `staged` (joined back by line for the few quarantined rows): carrying
+-- The raw line stays in `staged_raw` (joined back by line for the few quarantined rows): carrying
 -- it through every step copied ~170 MB per 1M messages three times.
 CREATE OR REPLACE TEMP TABLE chat_checked AS
 WITH base AS (
