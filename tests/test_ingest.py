@@ -312,6 +312,36 @@ def test_a_big_file_in_pieces_gives_the_same_database(tmp_path, monkeypatch):
     pieces.close()
 
 
+def test_a_file_up_to_the_one_piece_size_is_one_piece_and_bigger_ones_are_cut(tmp_path, monkeypatch):
+    # Pieces cost a commit, a checkpoint and the staging passes each: a file up to
+    # INGEST_ONE_PIECE_BYTES (384 MB) is one piece even when it is bigger than a piece; a bigger
+    # one is cut into pieces of INGEST_CHUNK_BYTES. (Sizes scaled down here.)
+    from pathlib import Path
+
+    from qc import ingest
+    from qc.errors import QCError
+
+    monkeypatch.delenv("QC_INGEST_CHUNK_BYTES", raising=False)
+    monkeypatch.delenv("QC_INGEST_ONE_PIECE_BYTES", raising=False)
+    monkeypatch.setattr(ingest, "INGEST_CHUNK_BYTES", 2_000)
+    monkeypatch.setattr(ingest, "INGEST_ONE_PIECE_BYTES", 12_000)
+    lines = Path("data/sample/chats.jsonl").read_text(encoding="utf-8").splitlines()
+    small, big = tmp_path / "small.jsonl", tmp_path / "big.jsonl"
+    small.write_text("\n".join(lines[:20]) + "\n", encoding="utf-8")
+    big.write_text("\n".join(lines[:120]) + "\n", encoding="utf-8")
+    assert 2_000 < small.stat().st_size <= 12_000 < big.stat().st_size
+    assert not ingest.chunked(small)
+    assert ingest.chunked(big)
+    pieces = [staged.table.num_rows for staged, _ in ingest.read_chunks(big)]
+    assert len(pieces) >= 6 and sum(pieces) == 120        # pieces of ~2,000 bytes, every line once
+    # asking for small pieces (the tests above, a memory-tight machine) means pieces
+    monkeypatch.setenv("QC_INGEST_CHUNK_BYTES", "2000")
+    assert ingest.chunked(small)
+    monkeypatch.setenv("QC_INGEST_ONE_PIECE_BYTES", "十二千")
+    with pytest.raises(QCError, match="QC_INGEST_ONE_PIECE_BYTES"):
+        ingest.chunked(small)
+
+
 def test_emptying_pending_refresh_keeps_its_schema_and_is_transactional(tmp_path):
     # refresh_pending empties the list by DROP + CREATE from the table's own DDL (a DELETE of
     # 100k keyed rows cost ~1 s at commit): the key must survive, and a rollback restore the rows
