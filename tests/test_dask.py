@@ -78,12 +78,20 @@ def test_plan_balances_messages():
     assert len(plan(parts, 10)) == 6 and plan([], 4) == []
 
 
-def test_inspect_in_bounded_batches_gives_the_same_findings(tmp_path, single, monkeypatch):
+@pytest.mark.parametrize("seen_max", [300_000, 40])
+def test_inspect_in_bounded_batches_gives_the_same_findings(tmp_path, single, monkeypatch, seen_max):
     """Bounded memory: a scope above QC_INSPECT_BATCH_MESSAGES is inspected a batch of days at
-    a time; the findings and near misses are those of the one-batch run."""
+    a time; the findings and near misses are those of the one-batch run. A text an earlier
+    batch classified is not classified again (while the run's memory of them has room: with
+    room for 40 texts, a batch too big to keep is classified whole and still gives the same)."""
+    import qc.classify as C
     import qc.inspect as I
 
     monkeypatch.setattr(I, "BATCH_MESSAGES", 400)
+    monkeypatch.setattr(I, "SEEN_MAX_TEXTS", seen_max)
+    classified = []
+    predict = C.Model.predict_proba
+    monkeypatch.setattr(C.Model, "predict_proba", lambda self, texts: classified.extend(texts) or predict(self, texts))
     con = sample(tmp_path / "b.duckdb")
     try:
         rep = inspect(con)
@@ -92,5 +100,10 @@ def test_inspect_in_bounded_batches_gives_the_same_findings(tmp_path, single, mo
         assert con.execute(NEAR).fetchall() == single[1]
         assert rep.findings == len(single[0]) and rep.messages == 3241
         assert con.execute("SELECT count(*) FROM conversations WHERE needs_inspection").fetchone()[0] == 0
+        per_batch = con.execute("""SELECT count(DISTINCT (role, text, day)) FROM messages
+                                   WHERE msg_type = 'text' AND role IN ('customer', 'agent')""").fetchone()[0]
+        # the sample's agents repeat their quick replies from day to day
+        assert (len(classified) < 0.8 * per_batch) if seen_max > 1000 else (len(classified) == per_batch)
+        assert classified.count("在的亲，您请说") == (1 if seen_max > 1000 else 7)      # in every day
     finally:
         con.close()
