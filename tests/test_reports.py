@@ -61,12 +61,32 @@ def test_scorecard_workbook_reads_back_formatted(sample_db):
     # every column is at least as wide as its Chinese header
     for c in ws[1]:
         assert ws.column_dimensions[c.column_letter].width >= display_width(c.value), c.value
+    assert ws.freeze_panes == "B2" and ws["A1"].font.b and ws["A1"].fill.fgColor.rgb == "FFDDEBF7"
+    # 计分: each indicator's value in its own format, the points as plain numbers
+    pts = {r[3].value: r for r in wb["计分"].iter_rows(min_row=2)}
+    assert pts["付款转化率"][4].number_format == "0.0%" and pts["平均首次响应时间(秒)"][4].number_format == '0.0" 秒"'
+    assert pts["付款转化率"][5].number_format == "General" and isinstance(pts["付款转化率"][5].value, (int, float))
     ind = wb["指标说明"]
     assert "越高越好" in {c.value for c in ind["C"]} and "付款转化率" in {c.value for c in ind["B"]}
     fs = wb["明细"]
     cells = [c.value for row in fs.iter_rows(min_row=2) for c in row if isinstance(c.value, str)]
     assert cells and not any(v.startswith(("=", "+", "-", "@")) for v in cells)
     assert not any("13812345678" in v or "文三路" in v for v in cells)
+
+
+def test_a_sheet_takes_any_text_and_an_empty_table_keeps_its_header(tmp_path):
+    """A pasted log longer than an Excel cell holds is cut to Excel's 32,767 characters (the
+    writer refuses it otherwise), emoji included; a table with no rows still has its header."""
+    from qc.reports import CELL_MAX_CHARS, new_workbook, write_sheet
+
+    wb = new_workbook()
+    write_sheet(wb, "明细", ["说明", "消息原文（已脱敏）"], [["刷单" * 20000, "😀" * 20000 + "亲"]])
+    write_sheet(wb, "售后问题", ["商品", "问题类型", "次数"], [])
+    wb.save(tmp_path / "w.xlsx")
+    book = load_workbook(tmp_path / "w.xlsx")
+    a, b = (c.value for c in book["明细"][2])
+    assert a == ("刷单" * 20000)[:CELL_MAX_CHARS] and b.endswith("😀亲")
+    assert [c.value for c in book["售后问题"][1]] == ["商品", "问题类型", "次数"]
 
 
 def test_quadrants_separate_the_team(sample_db):
@@ -134,7 +154,8 @@ def test_team_workbook_values_equal_the_sql(sample_db):
     for a, r in rows.items():
         assert got[a]["付款转化率"] == pytest.approx(r["payment_conversion"]) if r["payment_conversion"] is not None else True
         assert got[a]["总分"] == pytest.approx(r["total_points"]) and got[a]["应发工资"] == pytest.approx(r["pay"])
-        assert isinstance(got[a]["接待人数(会话)"], int)              # numbers stored as numbers
+        # numbers stored as numbers, not text (the writer stores every number as a double: 27.0)
+        assert isinstance(got[a]["接待人数(会话)"], (int, float)) and got[a]["接待人数(会话)"] == r["conversations"]
     pts = wb["计分"]
     ph = [c.value for c in pts[1]]
     sums = collections.defaultdict(float)
