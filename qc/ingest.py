@@ -712,11 +712,22 @@ def _bound_memory(con) -> None:
 
 def ingest_paths(con, paths: Iterable[str | Path], config: Config | None = None, progress=None) -> IngestReport:
     """Ingest every file under `paths`. Never raises for a bad row; a file that cannot be
-    read at all is reported in its FileReport.error (the CLI exits non-zero)."""
+    read at all is reported in its FileReport.error (the CLI exits non-zero). DuckDB's memory
+    is capped at INGEST_MEMORY_LIMIT meanwhile, and the store's cap put back after (the
+    nightly flow inspects on the same connection)."""
+    from . import store
+
+    _bound_memory(con)
+    try:
+        return _ingest_paths(con, paths, config, progress)
+    finally:
+        store.apply_memory_limit(con)
+
+
+def _ingest_paths(con, paths, config, progress) -> IngestReport:
     config = config or load_config()
     skipped: list[str] = []
     files = iter_input_files(paths, skipped)
-    _bound_memory(con)
     # A run still 'running' was killed (DuckDB admits one writer: none runs beside us).
     con.execute("UPDATE ingest_runs SET status = 'interrupted' WHERE status = 'running' OR (status IS NULL AND finished_at IS NULL)")
     run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM ingest_runs").fetchall()[0][0]

@@ -357,7 +357,7 @@ def load_models(use_models: bool = True) -> Models:
 # Texts an earlier batch of the run classified, kept for the later batches (TEMP TABLE
 # seen_<task>), at most this many a task (~100 bytes each): a shop's quick replies and greetings
 # recur every day, and a batch of days would otherwise classify them again. Measured at 1M
-# generated messages in two batches: classify 2.3 -> 1.8 s.
+# generated messages in two batches of 800k: classify 2.3 -> 1.8 s.
 SEEN_MAX_TEXTS = 300_000
 
 
@@ -550,11 +550,15 @@ def store_findings(con, run_id: int) -> int:
 TEMP_TABLES = ("bm", "bmf", "mm", "scope_orders", "rule_results", "ack_norm", "scope_all", "rr_all", "bm_keys",
                "near_all") + tuple(f"seen_{task}" for task in CLASSIFIED)
 
-# Messages per inspection batch (QC_INSPECT_BATCH_MESSAGES). Measured on 3.2M messages with
-# the classifiers: one batch peaks at 3.9 GB; batches of 1.2M at 2.2 GB, of 800k at 1.6 GB
-# (23.0 s against 21.4 s in one); at 1.07M, two batches cost nothing (9.2 s) and peak at 1.3 GB
-# instead of 1.6 GB. A scope above it is inspected a batch of days at a time.
-BATCH_MESSAGES = int(os.environ.get("QC_INSPECT_BATCH_MESSAGES", "800000"))
+# Messages per inspection batch (QC_INSPECT_BATCH_MESSAGES), and DuckDB's memory cap while
+# inspecting a database file (QC_INSPECT_MEMORY_LIMIT, "none" = the store's 2 GB). Measured on
+# 3.2M messages with the classifiers: one batch peaks at 3.9 GB; under the 2 GB cap batches of
+# 1.2M peaked at 2.16 GB and of 800k at 1.68 GB (DuckDB keeps the history it scanned cached up
+# to its cap); under 1.3 GB, batches of 1.2M peak at 1.74 GB in the same time (20.2 s against
+# 20.4 s). A 1M-message month is then one batch: 7.1-7.3 s against 7.9-8.1 s in two (three
+# alternating pairs), peak 1.34 GB. A scope above it is inspected a batch of days at a time.
+INSPECT_MEMORY_LIMIT = os.environ.get("QC_INSPECT_MEMORY_LIMIT", "1300MB")
+BATCH_MESSAGES = int(os.environ.get("QC_INSPECT_BATCH_MESSAGES", "1200000"))
 
 
 def plan_batches(con, limit: int) -> list[list[str]]:
@@ -592,6 +596,34 @@ def inspect(con, day: date | str | None = None, all_: bool = False, config: Conf
     """Inspect the conversations in scope and replace their rule findings. Idempotent.
     `progress(stage_name)` is called as each stage starts (the CLI's progress bar). `models`:
     classifiers already loaded (a worker inspecting many partitions loads them once)."""
+    capped = _cap_memory(con)
+    try:
+        return _inspect(con, day, all_, config, rules, use_models, progress, models)
+    finally:
+        if capped:
+            store.apply_memory_limit(con)
+
+
+def _cap_memory(con) -> bool:
+    """Lower DuckDB's memory cap to INSPECT_MEMORY_LIMIT for a database file (True: the
+    store's cap is to be put back). An in-memory database (a Dask worker's) keeps its cap: its
+    tables cannot be evicted, and a lower cap would only make it fail."""
+    if INSPECT_MEMORY_LIMIT.lower() == "none":
+        return False
+    path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
+    if not path:
+        return False
+    try:
+        con.execute("SET memory_limit = ?", [INSPECT_MEMORY_LIMIT])
+    except Exception as exc:  # a typo in the variable must name itself
+        from .errors import QCError
+
+        raise QCError(f"QC_INSPECT_MEMORY_LIMIT={INSPECT_MEMORY_LIMIT!r}: 不是有效的内存上限 "
+                      f"(not a memory size such as 1300MB): {exc}") from None
+    return True
+
+
+def _inspect(con, day, all_, config, rules, use_models, progress, models) -> InspectReport:
     config = config or load_config()
     rules = rules or RULES
     t0 = time.perf_counter()

@@ -382,14 +382,22 @@ def _setup(con) -> None:
     # DuckDB draws its own progress bar on stdout for a query over 2 s (a 10M-message month):
     # the commands have theirs, and the nightly logs must stay readable
     con.execute("SET enable_progress_bar = false")
+    apply_memory_limit(con)
+
+
+def apply_memory_limit(con) -> None:
+    """The store's memory cap (QC_MEMORY_LIMIT, else MEMORY_LIMIT; "none" = DuckDB's own).
+    Also what a command that lowered it for a while (inspect) puts back."""
     import os
 
     limit = os.environ.get("QC_MEMORY_LIMIT", MEMORY_LIMIT)
-    if limit.lower() != "none":
-        try:
-            con.execute("SET memory_limit = ?", [limit])
-        except duckdb.Error as exc:
-            raise QCError(f"QC_MEMORY_LIMIT={limit!r}: 不是有效的内存上限 (not a memory size such as 2GB): {exc}") from None
+    if limit.lower() == "none":
+        con.execute("RESET memory_limit")
+        return
+    try:
+        con.execute("SET memory_limit = ?", [limit])
+    except duckdb.Error as exc:
+        raise QCError(f"QC_MEMORY_LIMIT={limit!r}: 不是有效的内存上限 (not a memory size such as 2GB): {exc}") from None
 
 
 def connect(db: str | Path | None = None, read_only: bool = False, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:

@@ -107,3 +107,34 @@ def test_inspect_in_bounded_batches_gives_the_same_findings(tmp_path, single, mo
         assert classified.count("在的亲，您请说") == (1 if seen_max > 1000 else 7)      # in every day
     finally:
         con.close()
+
+
+def test_inspection_caps_duckdb_memory_on_a_file_and_puts_the_store_cap_back(tmp_path, monkeypatch):
+    """Bounded memory: while inspecting a database file DuckDB may cache at most
+    INSPECT_MEMORY_LIMIT of it; afterwards the connection has the store's cap again (after
+    ingest too: the nightly flow inspects on the connection it ingested with). A Dask
+    worker's in-memory database keeps its cap (its tables cannot be evicted); a mistyped
+    QC_INSPECT_MEMORY_LIMIT names itself."""
+    import qc.inspect as I
+    from qc.errors import QCError
+
+    seen = []
+    build = I.build_batch
+    monkeypatch.setattr(I, "build_batch", lambda con: seen.append(
+        con.execute("SELECT current_setting('memory_limit')").fetchone()[0]) or build(con))
+    rows = [{"conversation_id": "c1", "ts": "2026-11-03 10:00:00", "role": "customer", "customer_id": "u", "text": "在吗"},
+            {"conversation_id": "c1", "ts": "2026-11-03 10:00:30", "role": "agent", "agent_id": "a", "text": "在的亲"}]
+    for db in (tmp_path / "f.duckdb", ":memory:"):
+        con = store.connect(db)
+        cap = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        ingest_paths(con, [write_jsonl(tmp_path / "c.jsonl", rows)])          # ingest caps it lower, then puts it back
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == cap
+        inspect(con, all_=True)
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == cap
+        con.close()
+    assert seen[0] != seen[1] and seen[0] in ("1.2 GiB", "1.3 GB", "1.2GiB") and seen[1] == cap
+    monkeypatch.setattr(I, "INSPECT_MEMORY_LIMIT", "lots")
+    con = store.connect(tmp_path / "f.duckdb")
+    with pytest.raises(QCError, match="QC_INSPECT_MEMORY_LIMIT='lots'"):
+        inspect(con, all_=True)
+    con.close()
