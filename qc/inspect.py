@@ -551,7 +551,7 @@ TEMP_TABLES = ("bm", "bmf", "mm", "scope_orders", "rule_results", "ack_norm", "s
                "near_all") + tuple(f"seen_{task}" for task in CLASSIFIED)
 
 # Messages per inspection batch (QC_INSPECT_BATCH_MESSAGES), and DuckDB's memory cap while
-# inspecting a database file (QC_INSPECT_MEMORY_LIMIT, "none" = the store's 2 GB). Measured on
+# inspecting a database file (QC_INSPECT_MEMORY_LIMIT, "none" = the store's cap). Measured on
 # 3.2M messages with the classifiers: one batch peaks at 3.9 GB; under the 2 GB cap batches of
 # 1.2M peaked at 2.16 GB and of 800k at 1.68 GB (DuckDB keeps the history it scanned cached up
 # to its cap); under 1.3 GB, batches of 1.2M peak at 1.74 GB in the same time (20.2 s against

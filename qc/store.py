@@ -371,9 +371,11 @@ def _open(path: Path, read_only: bool, wait_s: float | None):
 # DuckDB's own default is 80 % of the machine's RAM, and it takes it: at 10M messages the
 # month's scorecard SQL held 5.1 GB on a 23 GB machine. Every qc connection is capped
 # (QC_MEMORY_LIMIT, e.g. "4GB", or "none" for DuckDB's default); DuckDB spills to disk above
-# it. Measured at 10M: the scorecard at 2.2 GB peak in 20.8 s instead of 5.1 GB in 13.7 s; at
-# 1M nothing reaches the cap. Ingest sets its own lower cap (qc/ingest.py).
-MEMORY_LIMIT = "2GB"
+# it. Measured at 10M: the scorecard at 2.2 GB peak in 20.8 s instead of 5.1 GB in 13.7 s under
+# a 2 GB cap; under 1.3 GB (ninth session) 1.46 GB in 25.7 s against 2.16 GB in 23.4 s, so every
+# command of the night stays under 2 GB at 10M; at 1M nothing reaches the cap (scorecard
+# 2.06-2.19 vs 2.03-2.13 s). Ingest sets its own lower cap (qc/ingest.py), inspect its own.
+MEMORY_LIMIT = "1300MB"
 
 
 def _setup(con) -> None:

@@ -118,6 +118,7 @@ def test_inspection_caps_duckdb_memory_on_a_file_and_puts_the_store_cap_back(tmp
     import qc.inspect as I
     from qc.errors import QCError
 
+    monkeypatch.setenv("QC_MEMORY_LIMIT", "2GB")      # a store cap other than inspect's, to tell them apart
     seen = []
     build = I.build_batch
     monkeypatch.setattr(I, "build_batch", lambda con: seen.append(
