@@ -494,3 +494,38 @@ def test_a_killed_runs_rows_survive_the_span_migration_and_are_rebuilt_whole(tmp
         _chat("会话-一", 3, "2026-11-20 10:00:00", "customer", "发货了吗")])])
     assert con.execute("SELECT n_messages FROM conversations WHERE conversation_id = '会话-一'").fetchone() == (3,)
     assert con.execute("SELECT count(*) FROM pending_refresh").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+@pytest.mark.parametrize("last_newline", [True, False])
+def test_the_fast_line_split_gives_the_database_of_the_careful_one(tmp_path, monkeypatch, chat_rows, ending, last_newline):
+    """qc.ingest splits JSON Lines with numpy into an Arrow array over the file's own bytes;
+    the careful path (Python's str.split, taken for other encodings and damaged bytes) is the
+    reference. Windows line ends, a last line without one, blank and whitespace-padded lines,
+    a BOM and bad rows: the same messages, the same quarantine rows with the same raw lines."""
+    import qc.ingest as ing
+
+    lines = [json.dumps(r, ensure_ascii=False) for r in chat_rows[:4]]
+    bad = json.dumps({**chat_rows[0], "seq": 99, "ts": "昨天下午", "text": "发货了吗 ? "}, ensure_ascii=False)
+    body = ending.join(["  " + lines[0], "", lines[1] + "  ", "\u3000", bad, "{\"conversation_id\": \"c-x\", 坏了",
+                        lines[2] + " \t", lines[3]])
+    data = "\ufeff" + body + (ending if last_newline else "")
+    f = tmp_path / "day.jsonl"
+    f.write_bytes(data.encode("utf-8"))
+
+    def ingest_into(db):
+        con = store.connect(db)
+        rep = ingest_paths(con, [f]).as_dict()
+        snap = table_snapshot(con)
+        con.close()
+        return (rep["read"], rep["ingested"], rep["quarantined"]), snap
+
+    fast = ingest_into(tmp_path / "fast.duckdb")
+    assert ing._split_lines_fast(data.encode("utf-8")) is not None      # the fast path was taken
+    monkeypatch.setattr(ing, "_split_lines_fast", lambda data: None)
+    careful = ingest_into(tmp_path / "careful.duckdb")
+    assert fast[0] == careful[0] == (6, 4, 2)
+    q = fast[1]["quarantine"]
+    assert [(r[2], r[5]) for r in q] == [(5, bad), (6, "{\"conversation_id\": \"c-x\", 坏了")]
+    # the quarantine rows name their file by its path: the same file in both
+    assert fast[1] == careful[1]

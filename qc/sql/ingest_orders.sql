@@ -1,9 +1,10 @@
 -- Grain of order_checked: one row per staged order row, with its problem (if any) and
 -- status (new | updated | duplicate). An order seen again with a changed state (e.g. paid
--- later) updates the stored row; an identical one is a duplicate.
+-- later) updates the stored row; an identical one is a duplicate. The raw line is joined back
+-- from `staged_raw` for the quarantined rows only (qc/ingest.py), as for chats.
 CREATE OR REPLACE TEMP TABLE order_checked AS
 WITH base AS (
-    SELECT s.line, r.raw,
+    SELECT s.line,
         nullif(qtrim(s.order_id), '')                       AS order_id,
         nullif(qtrim(s.customer_id), '')                    AS customer_id,
         coalesce(nullif(qtrim(s.shop_id), ''), 'default')   AS shop_id,
@@ -11,7 +12,7 @@ WITH base AS (
         nullif(qtrim(s.created_at), '')                     AS created_s,
         nullif(qtrim(s.paid_at), '')                        AS paid_s,
         nullif(qtrim(s.amount), '')                         AS amount_s
-    FROM staged s JOIN staged_raw r USING (line) WHERE s.kind = 'order'
+    FROM staged s WHERE s.kind = 'order'
 ), typed AS (
     SELECT b.*,
         parse_ts(b.created_s, coalesce(st.tz, $tz))        AS created_at,
