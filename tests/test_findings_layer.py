@@ -76,7 +76,7 @@ def test_finding_explains_itself(tmp_path):
     con, _ = _db(tmp_path)
     fp = F.query(con, F.Filter(rule="forbidden_phrase"))[0]
     t = fp.trace
-    assert t["rule"] == "forbidden_phrase@1.1" and t["message_seq"] == 2 and t["span"] == [0, 5]
+    assert t["rule"] == "forbidden_phrase@1.2" and t["message_seq"] == 2 and t["span"] == [0, 5]
     assert {s["phrase"] for s in t["sources"]} == {"已经很低了", "不议价"}
     assert all(s["lexicon"].startswith("lexicons/forbidden.txt:") for s in t["sources"])
     late = F.query(con, F.Filter(rule="bargain_followup_late"))[0]

@@ -32,6 +32,11 @@ medium, not high: on the blind-labelled real chats those were true 34 of 65 time
 with a lexicon cue 95 of 109; the reviewer sees the surer ones first and a false one costs the
 agent half as much. Evidence `signal`: lexicon | pattern | model.
 
+Since 2.4: of two cues that start at one position (怎么还没 and 怎么还没发货, 不给退 and 不给退款)
+the finding cites the longer, with that hit's kind, span and lexicon line — before, the choice
+depended on the order the hits reached the aggregate, so a re-run with other threads could cite
+the other one (seen at 1M: 64 of 40,469 findings differed between two physical orders).
+
 违规 (violating):  顾客「收到的焊机外壳摔坏了」 客服「您拍个照片发过来」
 合规 (compliant):  顾客「收到的焊机外壳摔坏了」 客服「非常抱歉给您带来不便，麻烦拍个照片」
 """
@@ -40,7 +45,7 @@ from .base import Param, Rule
 
 RULE = Rule(
     id="missing_apology",
-    version="2.3",
+    version="2.4",
     name="售后未致歉",
     category="态度类",
     severity="high",

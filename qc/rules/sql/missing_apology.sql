@@ -54,12 +54,15 @@ WITH signal AS (
     FROM unapologised WHERE agent_replies > 0 AND NOT apologised
     GROUP BY conversation_id
 ), cue AS (
-    SELECT b.conversation_id, b.seq,
-           arg_min(m.phrase, m.span_start) AS phrase, arg_min(m.category, m.span_start) AS kind,
-           min(m.span_start) AS span_start, arg_min(m.span_end, m.span_start) AS span_end,
-           arg_min(m.source, m.span_start) AS source
-    FROM bmf b JOIN mm m ON m.row = b.row AND m.lexicon = 'complaint'
-    GROUP BY b.conversation_id, b.seq
+    -- the earliest cue, the longest of those that start there (怎么还没发货 over 怎么还没), then
+    -- the lexicon line: one hit's phrase, kind, span and line together, whatever order the
+    -- hits arrive in (2.4; before, ties went to whichever hit a thread saw first)
+    SELECT conversation_id, seq, c.phrase, c.kind, c.span_start, c.span_end, c.source
+    FROM (SELECT b.conversation_id, b.seq,
+                 min({'span_start': m.span_start, 'shorter': m.span_start - m.span_end, 'source': m.source,
+                      'phrase': m.phrase, 'kind': m.category, 'span_end': m.span_end}) AS c
+          FROM bmf b JOIN mm m ON m.row = b.row AND m.lexicon = 'complaint'
+          GROUP BY b.conversation_id, b.seq)
 )
 SELECT
     a.conversation_id,
