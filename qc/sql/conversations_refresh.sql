@@ -8,8 +8,11 @@ INSERT INTO conversations
 SELECT
     m.conversation_id,
     arg_max(m.shop_id, m.ts)                                          AS shop_id,
+    -- (the complaint regex only on messages without a queue: where the export gives one, mode()
+    -- decides and the inference is never read; a CASE, so DuckDB skips the regex on the others)
     coalesce(mode(m.queue),
-             CASE WHEN bool_or(m.role = 'customer' AND regexp_matches(m.text, $complaint_re))
+             CASE WHEN bool_or(CASE WHEN m.queue IS NULL AND m.role = 'customer'
+                                    THEN regexp_matches(m.text, $complaint_re) ELSE false END)
                   THEN 'aftersales' ELSE 'presales' END)              AS queue,
     CASE WHEN count(m.queue) > 0 THEN 'data' ELSE 'inferred' END      AS queue_source,
     arg_min(m.customer_id, m.ts) FILTER (WHERE m.customer_id IS NOT NULL) AS customer_id,
