@@ -236,7 +236,7 @@ def _split_lines_fast(data: bytes) -> pa.Table | None:
     Returns None when the bytes are not valid UTF-8; the caller then takes the careful path.
     Arrow's CSV reader (one unsplittable column) did the same in 1.06 s for a 308 MB day,
     copying every line; this takes 0.28 s (December 2026). `_split_lines` is the reference:
-    tests/test_ingest_fast.py checks the two agree."""
+    tests/test_ingest.py (the fast line split test) checks the two give the same database."""
     import numpy as np
 
     if not _first_byte(data):
