@@ -115,14 +115,21 @@ def _batch_table(con) -> int:
            WHERE conversation_id IN (SELECT conversation_id FROM scope_conv)
              AND NOT EXISTS (SELECT 1 FROM pending_refresh)""").fetchone()
     span = "WHERE m.ts BETWEEN $lo AND $hi" if lo is not None else ""
+    # scope_cid: the scope's conversations with `cid`, an integer for the conversation in this
+    # batch (the conversations row's rowid). The rules join, group and partition on it: on the
+    # id string (18 characters, beyond what DuckDB keeps inline, so each comparison is a
+    # memcmp) the ten rules took 1.35 s at 1M messages, on the integer 1.09 s. run_rules maps
+    # it back to conversation_id.
+    con.execute("""CREATE OR REPLACE TEMP TABLE scope_cid AS
+                   SELECT c.rowid AS cid, c.conversation_id, c.customer_id, c.shop_id, c.queue
+                   FROM conversations c JOIN scope_conv USING (conversation_id)""")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE bm AS
         WITH j AS (
-            SELECT m.*, m.rowid AS msg_rowid, c.customer_id AS conv_customer, c.shop_id AS conv_shop, c.queue AS conv_queue
+            SELECT m.*, m.rowid AS msg_rowid, c.cid, c.customer_id AS conv_customer, c.shop_id AS conv_shop, c.queue AS conv_queue
             FROM messages m
-            JOIN scope_conv s USING (conversation_id)
-            JOIN conversations c USING (conversation_id)
+            JOIN scope_cid c USING (conversation_id)
             SPAN
         ), h AS (
             SELECT *, HALFWIDTH AS hw FROM j
@@ -137,7 +144,7 @@ def _batch_table(con) -> int:
             FROM h
         )
         SELECT msg_rowid AS row,
-               msg_key, conversation_id, seq, ts, epoch(ts) AS epoch, role, agent_id,
+               msg_key, conversation_id, cid, seq, ts, epoch(ts) AS epoch, role, agent_id,
                coalesce(customer_id, conv_customer) AS customer_id, conv_shop AS shop_id, conv_queue AS queue,
                text, msg_type, ntext,
                -- customers' norm only serves the acknowledgement check, so only short texts get
@@ -469,15 +476,16 @@ def run_rules(con, rules: tuple[Rule, ...], config: Config, models: Models, vers
                rule_id VARCHAR, rule_version VARCHAR, category VARCHAR)"""
     )
     by_rule: dict[str, int] = {}
-    cols = ", ".join(FINDING_COLUMNS)
+    cols = ", ".join("k.conversation_id" if c == "conversation_id" else f"r.{c}" for c in FINDING_COLUMNS)
     for rule in rules:
         if not config.rule_enabled(rule.id):
             continue
         t = time.perf_counter()
         bind = rule_params(rule, config, models, versions)
         bind.update(rule_id=rule.id, rule_version=rule.version, rule_category=rule.category)
+        # a rule returns `cid` where a finding has conversation_id (qc/rules/base.py)
         sql = (f"INSERT INTO rule_results SELECT {cols}, $rule_id, $rule_version, $rule_category "
-               f"FROM ({rule_statement(rule)}) AS r")
+               f"FROM ({rule_statement(rule)}) AS r JOIN scope_cid k USING (cid)")
         n = sqlfiles.execute(con, sql, bind, where=f"qc/rules/sql/{rule.sql}").fetchall()[0][0]
         by_rule[rule.id] = n
         if timings is not None:
@@ -547,7 +555,7 @@ def store_findings(con, run_id: int) -> int:
     return n
 
 
-TEMP_TABLES = ("bm", "bmf", "mm", "scope_orders", "rule_results", "ack_norm", "scope_all", "rr_all", "bm_keys",
+TEMP_TABLES = ("bm", "bmf", "scope_cid", "mm", "scope_orders", "rule_results", "ack_norm", "scope_all", "rr_all", "bm_keys",
                "near_all") + tuple(f"seen_{task}" for task in CLASSIFIED)
 
 # Messages per inspection batch (QC_INSPECT_BATCH_MESSAGES), and DuckDB's memory cap while

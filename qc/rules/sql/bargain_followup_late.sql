@@ -6,48 +6,48 @@
 -- model alone counts only in a message about price (price_topic.txt; 配送 is delivery, not
 -- 送点) that asks the seller for something (bargain_ask.txt: 能不能 / 给我 / 再让 / 别家 …).
 WITH bargain AS (
-    SELECT conversation_id, min(seq) AS bseq, min(ts) AS bts
+    SELECT cid, min(seq) AS bseq, min(ts) AS bts
     FROM (SELECT * FROM bmf WHERE role = 'customer' AND (has_bargain OR coalesce(m_bargain, 0) >= $bargain_threshold))
     WHERE NOT regexp_matches(lower(text), $price_protection_re)
       AND (has_bargain OR (regexp_matches(replace(lower(text), '配送', ''), $price_topic_re)
                            AND regexp_matches(lower(text), $bargain_ask_re)))
-    GROUP BY conversation_id
+    GROUP BY cid
 ), last_customer AS (
-    SELECT conversation_id, max(seq) AS lseq, any_value(customer_id) AS customer_id, any_value(shop_id) AS shop_id
-    FROM bmf WHERE role = 'customer' GROUP BY conversation_id
+    SELECT cid, max(seq) AS lseq, any_value(customer_id) AS customer_id, any_value(shop_id) AS shop_id
+    FROM bmf WHERE role = 'customer' GROUP BY cid
 ), answer AS (
-    SELECT b.conversation_id, b.bseq, b.bts, l.lseq, l.customer_id, l.shop_id, min(a.seq) AS aseq
+    SELECT b.cid, b.bseq, b.bts, l.lseq, l.customer_id, l.shop_id, min(a.seq) AS aseq
     FROM bargain b
-    JOIN last_customer l USING (conversation_id)
-    JOIN bmf a ON a.conversation_id = b.conversation_id AND a.role = 'agent' AND a.seq > l.lseq
+    JOIN last_customer l USING (cid)
+    JOIN bmf a ON a.cid = b.cid AND a.role = 'agent' AND a.seq > l.lseq
     GROUP BY ALL
 ), answer_msg AS (
     SELECT x.*, a.epoch AS a_epoch, a.ts AS a_ts, a.agent_id
-    FROM answer x JOIN bmf a ON a.conversation_id = x.conversation_id AND a.seq = x.aseq
+    FROM answer x JOIN bmf a ON a.cid = x.cid AND a.seq = x.aseq
 ), next_agent AS (
-    SELECT x.conversation_id, min(f.epoch) - any_value(x.a_epoch) AS gap, arg_min(f.seq, f.epoch) AS fseq
+    SELECT x.cid, min(f.epoch) - any_value(x.a_epoch) AS gap, arg_min(f.seq, f.epoch) AS fseq
     FROM answer_msg x
-    JOIN bmf f ON f.conversation_id = x.conversation_id AND f.role = 'agent' AND f.seq > x.aseq
-    GROUP BY x.conversation_id
+    JOIN bmf f ON f.cid = x.cid AND f.role = 'agent' AND f.seq > x.aseq
+    GROUP BY x.cid
 ), ordered AS (
-    SELECT DISTINCT x.conversation_id
+    SELECT DISTINCT x.cid
     FROM answer_msg x
-    JOIN bmf c ON c.conversation_id = x.conversation_id AND c.role = 'customer' AND c.seq > x.bseq
+    JOIN bmf c ON c.cid = x.cid AND c.role = 'customer' AND c.seq > x.bseq
     WHERE c.has_ordered OR c.msg_type = 'order'
     UNION
-    SELECT DISTINCT x.conversation_id
+    SELECT DISTINCT x.cid
     FROM answer_msg x
     JOIN scope_orders o ON o.customer_id = x.customer_id AND o.shop_id = x.shop_id
      AND o.created_at >= x.bts AND epoch(o.created_at) <= x.a_epoch + $window_s
 ), bargain_text AS (
-    SELECT b.conversation_id, any_value(bm.text) AS bargain_text,
+    SELECT b.cid, any_value(bm.text) AS bargain_text,
            coalesce(arg_min(m.phrase, m.span_start), $intent_model || ' bargain p=' || round(any_value(bm.m_bargain), 2)) AS cue
-    FROM bargain b JOIN bmf bm ON bm.conversation_id = b.conversation_id AND bm.seq = b.bseq
+    FROM bargain b JOIN bmf bm ON bm.cid = b.cid AND bm.seq = b.bseq
     LEFT JOIN mm m ON m.row = bm.row AND m.lexicon = 'bargain'
-    GROUP BY b.conversation_id
+    GROUP BY b.cid
 )
 SELECT
-    x.conversation_id,
+    x.cid,
     x.aseq                      AS message_seq,
     x.agent_id,
     $severity::VARCHAR          AS severity,
@@ -64,7 +64,7 @@ SELECT
     n.gap                       AS score,
     NULL::VARCHAR               AS key
 FROM answer_msg x
-LEFT JOIN next_agent n USING (conversation_id)
-LEFT JOIN bargain_text bt USING (conversation_id)
-WHERE x.conversation_id NOT IN (SELECT conversation_id FROM ordered)
+LEFT JOIN next_agent n USING (cid)
+LEFT JOIN bargain_text bt USING (cid)
+WHERE x.cid NOT IN (SELECT cid FROM ordered)
   AND (n.gap IS NULL OR n.gap > $window_s);

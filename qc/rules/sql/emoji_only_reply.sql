@@ -4,38 +4,38 @@
 WITH candidates AS (
     -- only conversations with an emoji-only agent message can have a finding: the block
     -- windows below then run over a few percent of the day instead of all of it
-    SELECT DISTINCT conversation_id FROM bmf WHERE role = 'agent' AND emoji_only
+    SELECT DISTINCT cid FROM bmf WHERE role = 'agent' AND emoji_only
 ), x AS (
-    SELECT conversation_id, seq, role,
+    SELECT cid, seq, role,
            ((has_question AND NOT is_ack) OR has_bargain) AS asks, emoji_only,
            CASE WHEN role = lag(role) OVER w THEN 0 ELSE 1 END AS changed
-    FROM bmf WHERE role IN ('customer', 'agent') AND conversation_id IN (SELECT conversation_id FROM candidates)
-    WINDOW w AS (PARTITION BY conversation_id ORDER BY seq)
+    FROM bmf WHERE role IN ('customer', 'agent') AND cid IN (SELECT cid FROM candidates)
+    WINDOW w AS (PARTITION BY cid ORDER BY seq)
 ), y AS (
-    SELECT *, sum(changed) OVER (PARTITION BY conversation_id ORDER BY seq) AS blk FROM x
+    SELECT *, sum(changed) OVER (PARTITION BY cid ORDER BY seq) AS blk FROM x
 ), blocks AS (
-    SELECT conversation_id, blk, any_value(role) AS role, bool_or(asks) AS asks,
+    SELECT cid, blk, any_value(role) AS role, bool_or(asks) AS asks,
            bool_and(emoji_only) AS all_emoji, min(seq) AS first_seq, max(seq) AS last_seq,
            min(seq) FILTER (WHERE asks) AS ask_seq
-    FROM y GROUP BY conversation_id, blk
+    FROM y GROUP BY cid, blk
 ), flagged AS (
-    SELECT a.conversation_id, a.first_seq, a.last_seq, c.ask_seq
+    SELECT a.cid, a.first_seq, a.last_seq, c.ask_seq
     FROM blocks c
-    JOIN blocks a ON a.conversation_id = c.conversation_id AND a.blk = c.blk + 1
+    JOIN blocks a ON a.cid = c.cid AND a.blk = c.blk + 1
     WHERE c.role = 'customer' AND c.asks AND a.role = 'agent' AND a.all_emoji
 ), texts AS (
     -- only the few flagged blocks need their texts
-    SELECT f.conversation_id, f.first_seq, f.ask_seq,
+    SELECT f.cid, f.first_seq, f.ask_seq,
            any_value(b.agent_id ORDER BY b.seq) AS agent_id,
            string_agg(b.text, ' ' ORDER BY b.seq) FILTER (WHERE b.role = 'agent') AS reply,
            any_value(q.text) AS question
     FROM flagged f
-    JOIN bmf b ON b.conversation_id = f.conversation_id AND b.seq BETWEEN f.first_seq AND f.last_seq
-    JOIN bmf q ON q.conversation_id = f.conversation_id AND q.seq = f.ask_seq
-    GROUP BY f.conversation_id, f.first_seq, f.ask_seq
+    JOIN bmf b ON b.cid = f.cid AND b.seq BETWEEN f.first_seq AND f.last_seq
+    JOIN bmf q ON q.cid = f.cid AND q.seq = f.ask_seq
+    GROUP BY f.cid, f.first_seq, f.ask_seq
 )
 SELECT
-    conversation_id,
+    cid,
     first_seq                   AS message_seq,
     agent_id,
     $severity::VARCHAR          AS severity,

@@ -19,11 +19,11 @@ WITH signal AS (
     -- the few candidates, not a window over the day)
     SELECT s.*, coalesce(arg_max(a.has_closing_question, a.seq), false) AS after_closing_question
     FROM signal s
-    LEFT JOIN bmf a ON a.conversation_id = s.conversation_id AND a.role = 'agent' AND a.seq < s.seq
+    LEFT JOIN bmf a ON a.cid = s.cid AND a.role = 'agent' AND a.seq < s.seq
     GROUP BY ALL
 ), complaint AS (
     -- the whole-message checks run on these few candidates only
-    SELECT conversation_id, seq AS cseq, has_complaint, m_complaint, pattern_hit
+    SELECT cid, seq AS cseq, has_complaint, m_complaint, pattern_hit
     FROM ctx
     WHERE NOT coalesce(norm <> '' AND regexp_full_match(norm, $closing_re), false)
       AND NOT (after_closing_question AND (coalesce(length(norm) <= 6, false)
@@ -41,31 +41,31 @@ WITH signal AS (
                -- and not a scrap: the model put 0.99 on 在没 (在吗?) on real chats
                AND coalesce(length(norm), 99) >= $model_min_chars))
 ), unapologised AS (
-    SELECT c.conversation_id, c.cseq,
+    SELECT c.cid, c.cseq,
            count(*) FILTER (WHERE b.role = 'agent')                    AS agent_replies,
            bool_or(b.role = 'agent' AND (b.has_apology OR coalesce(b.m_apology, 0) >= $apology_threshold)) AS apologised,
            arg_min(b.agent_id, b.seq) FILTER (WHERE b.role = 'agent')  AS agent_id
     FROM complaint c
-    JOIN bmf b ON b.conversation_id = c.conversation_id AND b.seq > c.cseq
-    GROUP BY c.conversation_id, c.cseq
+    JOIN bmf b ON b.cid = c.cid AND b.seq > c.cseq
+    GROUP BY c.cid, c.cseq
 ), first_missing AS (
-    SELECT conversation_id, arg_min(cseq, cseq) AS cseq, arg_min(agent_replies, cseq) AS agent_replies,
+    SELECT cid, arg_min(cseq, cseq) AS cseq, arg_min(agent_replies, cseq) AS agent_replies,
            arg_min(agent_id, cseq) AS agent_id, count(*) AS unapologised_complaints
     FROM unapologised WHERE agent_replies > 0 AND NOT apologised
-    GROUP BY conversation_id
+    GROUP BY cid
 ), cue AS (
     -- the earliest cue, the longest of those that start there (怎么还没发货 over 怎么还没), then
     -- the lexicon line: one hit's phrase, kind, span and line together, whatever order the
     -- hits arrive in (2.4; before, ties went to whichever hit a thread saw first)
-    SELECT conversation_id, seq, c.phrase, c.kind, c.span_start, c.span_end, c.source
-    FROM (SELECT b.conversation_id, b.seq,
+    SELECT cid, seq, c.phrase, c.kind, c.span_start, c.span_end, c.source
+    FROM (SELECT b.cid, b.seq,
                  min({'span_start': m.span_start, 'shorter': m.span_start - m.span_end, 'source': m.source,
                       'phrase': m.phrase, 'kind': m.category, 'span_end': m.span_end}) AS c
           FROM bmf b JOIN mm m ON m.row = b.row AND m.lexicon = 'complaint'
-          GROUP BY b.conversation_id, b.seq)
+          GROUP BY b.cid, b.seq)
 )
 SELECT
-    a.conversation_id,
+    a.cid,
     a.cseq                       AS message_seq,
     a.agent_id,
     -- the intent model alone is one step lower: on the blind-labelled real chats its findings were
@@ -90,5 +90,5 @@ SELECT
     a.m_complaint               AS score,
     NULL::VARCHAR                AS key
 FROM (SELECT f.*, cm.m_complaint, regexp_extract(lower(cm.text), $complaint_pattern_re) AS cm_pattern
-      FROM first_missing f JOIN bmf cm ON cm.conversation_id = f.conversation_id AND cm.seq = f.cseq) a
-LEFT JOIN cue ON cue.conversation_id = a.conversation_id AND cue.seq = a.cseq;
+      FROM first_missing f JOIN bmf cm ON cm.cid = f.cid AND cm.seq = f.cseq) a
+LEFT JOIN cue ON cue.cid = a.cid AND cue.seq = a.cseq;

@@ -4,7 +4,7 @@
 -- later occurrence is a finding (DESIGN.md). Acknowledgements (ack.txt) and recurring
 -- service formulas (service_formulas.txt, a shop may empty it) are exempt.
 WITH a AS (
-    SELECT conversation_id, seq, agent_id, text, norm
+    SELECT cid, seq, agent_id, text, norm
     FROM bmf
     WHERE role = 'agent' AND length(norm) >= $min_chars AND NOT is_ack
 ), a3 AS (
@@ -13,15 +13,15 @@ WITH a AS (
     -- Two texts one character apart share their first three or their last three characters
     -- (one edit cannot touch both ends of a text of >= 6 characters): two hash joins find
     -- every candidate pair without comparing all pairs of a conversation.
-    SELECT e.conversation_id, e.seq AS eseq, l.seq AS lseq, e.norm AS enorm, l.norm AS lnorm
-    FROM a3 e JOIN a3 l ON l.conversation_id = e.conversation_id AND l.head = e.head
+    SELECT e.cid, e.seq AS eseq, l.seq AS lseq, e.norm AS enorm, l.norm AS lnorm
+    FROM a3 e JOIN a3 l ON l.cid = e.cid AND l.head = e.head
      AND e.seq < l.seq AND abs(e.len - l.len) <= 1
     UNION
-    SELECT e.conversation_id, e.seq, l.seq, e.norm, l.norm
-    FROM a3 e JOIN a3 l ON l.conversation_id = e.conversation_id AND l.tail = e.tail
+    SELECT e.cid, e.seq, l.seq, e.norm, l.norm
+    FROM a3 e JOIN a3 l ON l.cid = e.cid AND l.tail = e.tail
      AND e.seq < l.seq AND abs(e.len - l.len) <= 1
 ), near AS (
-    SELECT conversation_id, eseq, lseq FROM cand
+    SELECT cid, eseq, lseq FROM cand
     WHERE enorm = lnorm OR (levenshtein(enorm, lnorm) <= 4 AND (
           -- one character apart: DuckDB's levenshtein counts bytes (a CJK character is 3), so
           -- it only pre-filters; the character test substitutes (same length) or deletes one
@@ -32,9 +32,9 @@ WITH a AS (
           OR (length(lnorm) = length(enorm) + 1
               AND len(list_filter(range(1, length(lnorm) + 1), lambda i: substr(lnorm, 1, i - 1) || substr(lnorm, i + 1) = enorm)) > 0)))
 ), pairs AS (
-    SELECT n.conversation_id, n.lseq AS seq, any_value(l.agent_id) AS agent_id,
+    SELECT n.cid, n.lseq AS seq, any_value(l.agent_id) AS agent_id,
            min(n.eseq) AS first_seq, count(*) AS earlier_copies
-    FROM near n JOIN a l ON l.conversation_id = n.conversation_id AND l.seq = n.lseq
+    FROM near n JOIN a l ON l.cid = n.cid AND l.seq = n.lseq
     -- The two exemptions test only the few repeating messages: each names n.eseq (always below
     -- n.lseq), so the optimizer cannot push it under the join into the scan of every agent
     -- message — it did, and the regexes took 0.42 of the rule's 0.58 s at 1M.
@@ -43,10 +43,10 @@ WITH a AS (
     -- a recurring service formula (service_formulas.txt) with at most 6 other characters
       AND NOT coalesce(n.eseq < n.lseq AND regexp_matches(l.norm, $formulas_re)
                        AND length(regexp_replace(l.norm, $formulas_re, '', 'g')) <= 6, false)
-    GROUP BY n.conversation_id, n.lseq
+    GROUP BY n.cid, n.lseq
 )
 SELECT
-    p.conversation_id,
+    p.cid,
     p.seq                       AS message_seq,
     p.agent_id,
     $severity::VARCHAR          AS severity,
@@ -59,4 +59,4 @@ SELECT
     (p.earlier_copies + 1)::DOUBLE AS score,
     NULL::VARCHAR               AS key
 FROM pairs p
-JOIN a f ON f.conversation_id = p.conversation_id AND f.seq = p.first_seq;
+JOIN a f ON f.cid = p.cid AND f.seq = p.first_seq;

@@ -7,7 +7,7 @@
 -- (亲/您/哦/呢…) and a marker of tone_blunt.txt (你/别/呗/烦/几遍…). On real chats the model
 -- scored neutral replies (我问问, 您需要自己买dp线) 0.9-1.0: its p alone cannot tell them apart.
 SELECT
-    conversation_id,
+    cid,
     seq                         AS message_seq,
     agent_id,
     CASE WHEN m_rude >= $high_threshold THEN 'high' ELSE $severity::VARCHAR END AS severity,

@@ -1,15 +1,15 @@
 -- slow_first_response. Grain: one row per conversation whose first human reply came more
 -- than $limit_s seconds after the customer's first message (bots do not stop the clock).
 WITH first_customer AS (
-    SELECT conversation_id, min(seq) AS cseq FROM bmf WHERE role = 'customer' GROUP BY conversation_id
+    SELECT cid, min(seq) AS cseq FROM bmf WHERE role = 'customer' GROUP BY cid
 ), first_agent AS (
-    SELECT f.conversation_id, f.cseq, min(a.seq) AS aseq
+    SELECT f.cid, f.cseq, min(a.seq) AS aseq
     FROM first_customer f
-    JOIN bmf a ON a.conversation_id = f.conversation_id AND a.role = 'agent' AND a.seq > f.cseq
+    JOIN bmf a ON a.cid = f.cid AND a.role = 'agent' AND a.seq > f.cseq
     GROUP BY ALL
 )
 SELECT
-    f.conversation_id,
+    f.cid,
     f.aseq                      AS message_seq,
     a.agent_id,
     $severity::VARCHAR          AS severity,
@@ -21,6 +21,6 @@ SELECT
     a.epoch - c.epoch           AS score,
     NULL::VARCHAR               AS key
 FROM first_agent f
-JOIN bmf c ON c.conversation_id = f.conversation_id AND c.seq = f.cseq
-JOIN bmf a ON a.conversation_id = f.conversation_id AND a.seq = f.aseq
+JOIN bmf c ON c.cid = f.cid AND c.seq = f.cseq
+JOIN bmf a ON a.cid = f.cid AND a.seq = f.aseq
 WHERE a.epoch - c.epoch > $limit_s;

@@ -4,19 +4,19 @@
 -- 2026: platforms count 慢响应 over all rounds; a first reply after 95 s is also a
 -- slow_first_response, and the scorecard's per-rule cap keeps it from being deducted twice).
 WITH x AS (
-    SELECT conversation_id, seq, role, epoch, agent_id,
+    SELECT cid, seq, role, epoch, agent_id,
            coalesce(count(*) FILTER (WHERE role = 'agent') OVER (
-               PARTITION BY conversation_id ORDER BY seq
+               PARTITION BY cid ORDER BY seq
                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS agents_before
     FROM bmf WHERE role IN ('customer', 'agent')
 ), rounds AS (
-    SELECT conversation_id, agents_before AS k, min(epoch) AS start_epoch, min(seq) AS start_seq
-    FROM x WHERE role = 'customer' GROUP BY conversation_id, agents_before
+    SELECT cid, agents_before AS k, min(epoch) AS start_epoch, min(seq) AS start_seq
+    FROM x WHERE role = 'customer' GROUP BY cid, agents_before
 ), agents AS (
-    SELECT conversation_id, seq, epoch, agent_id, agents_before AS k FROM x WHERE role = 'agent'
+    SELECT cid, seq, epoch, agent_id, agents_before AS k FROM x WHERE role = 'agent'
 )
 SELECT
-    r.conversation_id,
+    r.cid,
     a.seq                       AS message_seq,
     a.agent_id,
     $severity::VARCHAR          AS severity,
@@ -28,5 +28,5 @@ SELECT
     a.epoch - r.start_epoch     AS score,
     NULL::VARCHAR               AS key
 FROM rounds r
-JOIN agents a ON a.conversation_id = r.conversation_id AND a.k = r.k
+JOIN agents a ON a.cid = r.cid AND a.k = r.k
 WHERE a.epoch - r.start_epoch > $limit_s;

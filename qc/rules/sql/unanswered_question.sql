@@ -1,17 +1,17 @@
 -- unanswered_question. Grain: one row per conversation that ends with a customer question
 -- no human agent answered (conversations with no agent message at all are not judged).
 WITH last_agent AS (
-    SELECT conversation_id, max(seq) AS la, arg_max(agent_id, seq) AS agent_id
-    FROM bmf WHERE role = 'agent' GROUP BY conversation_id
+    SELECT cid, max(seq) AS la, arg_max(agent_id, seq) AS agent_id
+    FROM bmf WHERE role = 'agent' GROUP BY cid
 ), tail_block AS (
-    SELECT b.conversation_id, l.agent_id,
+    SELECT b.cid, l.agent_id,
            min(b.seq) FILTER (WHERE b.has_question AND NOT b.is_ack) AS qseq
-    FROM bmf b JOIN last_agent l USING (conversation_id)
+    FROM bmf b JOIN last_agent l USING (cid)
     WHERE b.role = 'customer' AND b.seq > l.la
     GROUP BY ALL
 )
 SELECT
-    t.conversation_id,
+    t.cid,
     t.qseq                      AS message_seq,
     t.agent_id,
     $severity::VARCHAR          AS severity,
@@ -23,5 +23,5 @@ SELECT
     NULL::DOUBLE                AS score,
     NULL::VARCHAR               AS key
 FROM tail_block t
-JOIN bmf q ON q.conversation_id = t.conversation_id AND q.seq = t.qseq
+JOIN bmf q ON q.cid = t.cid AND q.seq = t.qseq
 WHERE t.qseq IS NOT NULL;
