@@ -3,21 +3,24 @@
 -- 询单人数 = distinct customers of the agent's pre-sales conversations; an order counts for
 -- the agent it names, else the last agent who talked to the customer within
 -- $attr_window_s seconds before it (any conversation of that shop).
+-- Inside, a conversation is `cid` (its conversations rowid): windows, joins and counts on the
+-- integer, not the 18-character id string (`qc scorecard` at 1M: 1.98-2.00 -> 1.79-1.85 s,
+-- peak 708 -> 566 MB).
 CREATE OR REPLACE TEMP TABLE kpis AS
 WITH conv AS (
-    SELECT * FROM conversations WHERE day >= $start AND day < $end
+    SELECT *, rowid AS cid FROM conversations WHERE day >= $start AND day < $end
 ), cm AS (
-    SELECT m.conversation_id, m.seq, m.role, m.agent_id, epoch(m.ts) AS t, c.queue, c.customer_id, c.shop_id
+    SELECT c.cid, m.seq, m.role, m.agent_id, epoch(m.ts) AS t, c.queue, c.customer_id, c.shop_id
     FROM messages m JOIN conv c USING (conversation_id)
 ), agent_conv AS (
-    SELECT DISTINCT conversation_id, agent_id, queue, customer_id, shop_id FROM cm WHERE role = 'agent'
+    SELECT DISTINCT cid, agent_id, queue, customer_id, shop_id FROM cm WHERE role = 'agent'
 ), reception AS (
     SELECT agent_id,
-           count(DISTINCT conversation_id)                                  AS conversations,
+           count(DISTINCT cid)                                              AS conversations,
            count(DISTINCT customer_id)                                      AS customers,
            count(DISTINCT customer_id) FILTER (WHERE queue = 'presales')    AS inquiries,
-           count(DISTINCT conversation_id) FILTER (WHERE queue = 'presales')   AS presales_conversations,
-           count(DISTINCT conversation_id) FILTER (WHERE queue = 'aftersales') AS aftersales_conversations,
+           count(DISTINCT cid) FILTER (WHERE queue = 'presales')            AS presales_conversations,
+           count(DISTINCT cid) FILTER (WHERE queue = 'aftersales')          AS aftersales_conversations,
            arg_max(shop_id, 1)                                              AS any_shop
     FROM agent_conv GROUP BY agent_id
 ), shop_of AS (
@@ -47,20 +50,20 @@ WITH conv AS (
     WHERE a.agent_id IS NOT NULL
     GROUP BY a.agent_id
 ), x AS (
-    SELECT conversation_id, seq, role, agent_id, t,
+    SELECT cid, seq, role, agent_id, t,
            coalesce(count(*) FILTER (WHERE role = 'agent') OVER (
-               PARTITION BY conversation_id ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS k
+               PARTITION BY cid ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS k
     FROM cm WHERE role IN ('customer', 'agent')
 ), first_customer AS (
-    SELECT conversation_id, min(seq) AS first_cseq FROM x WHERE role = 'customer' GROUP BY conversation_id
+    SELECT cid, min(seq) AS first_cseq FROM x WHERE role = 'customer' GROUP BY cid
 ), rounds AS (
-    SELECT conversation_id, k, min(t) AS start_t, min(seq) AS start_seq FROM x WHERE role = 'customer' GROUP BY ALL
+    SELECT cid, k, min(t) AS start_t, min(seq) AS start_seq FROM x WHERE role = 'customer' GROUP BY ALL
 ), answered AS (
     -- one row per round answered by an agent (the platforms' round: first unanswered customer message -> next agent message)
     SELECT a.agent_id, a.t - r.start_t AS gap, (r.start_seq = f.first_cseq) AS is_first
     FROM rounds r
-    JOIN x a ON a.conversation_id = r.conversation_id AND a.role = 'agent' AND a.k = r.k
-    JOIN first_customer f ON f.conversation_id = r.conversation_id
+    JOIN x a ON a.cid = r.cid AND a.role = 'agent' AND a.k = r.k
+    JOIN first_customer f ON f.cid = r.cid
 ), response AS (
     SELECT agent_id,
            avg(gap) FILTER (WHERE is_first)          AS avg_first_response_s,
@@ -71,14 +74,14 @@ WITH conv AS (
 ), ratio AS (
     SELECT ac.agent_id,
            sum(cnt.agent_msgs)::DOUBLE AS agent_messages, sum(cnt.customer_msgs)::DOUBLE AS customer_messages
-    FROM (SELECT DISTINCT conversation_id, agent_id FROM agent_conv) ac
-    JOIN (SELECT conversation_id, agent_id, count(*) AS agent_msgs, 0 AS customer_msgs FROM cm WHERE role = 'agent' GROUP BY ALL) cnt
-      ON cnt.conversation_id = ac.conversation_id AND cnt.agent_id = ac.agent_id
+    FROM (SELECT DISTINCT cid, agent_id FROM agent_conv) ac
+    JOIN (SELECT cid, agent_id, count(*) AS agent_msgs, 0 AS customer_msgs FROM cm WHERE role = 'agent' GROUP BY ALL) cnt
+      ON cnt.cid = ac.cid AND cnt.agent_id = ac.agent_id
     GROUP BY ac.agent_id
 ), customer_msgs AS (
     SELECT ac.agent_id, sum(n)::DOUBLE AS customer_messages
-    FROM (SELECT DISTINCT conversation_id, agent_id FROM agent_conv) ac
-    JOIN (SELECT conversation_id, count(*) AS n FROM cm WHERE role = 'customer' GROUP BY ALL) c USING (conversation_id)
+    FROM (SELECT DISTINCT cid, agent_id FROM agent_conv) ac
+    JOIN (SELECT cid, count(*) AS n FROM cm WHERE role = 'customer' GROUP BY ALL) c USING (cid)
     GROUP BY ac.agent_id
 ), latest AS (
     SELECT finding_id, decision FROM review_latest   -- the store's one definition of 'latest'
