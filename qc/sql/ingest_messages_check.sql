@@ -43,7 +43,8 @@ WITH base AS (
     LEFT JOIN queue_alias qa ON qa.alias = b.queue_s
     LEFT JOIN shop_tz st ON st.shop_id = b.shop_id
 )
-SELECT *,
+-- (the raw field values, the _s columns, only feed bad_reason: not carried into the table)
+SELECT * EXCLUDE (kind, seq_s, ts_s, role_s, agent_id_s, queue_s, msg_type_s, tz),
     -- the message content hash (stable: stored keys and finding ids are built from it)
     CASE WHEN bad_field IS NULL
          THEN md5(concat_ws(chr(31), conversation_id, epoch_ms(ts)::VARCHAR, role, coalesce(agent_id, ''), text, msg_type))

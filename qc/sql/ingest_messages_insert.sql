@@ -14,7 +14,10 @@
 CREATE OR REPLACE TEMP TABLE chat_occ AS
 WITH r AS (
     SELECT line, h, line - row_number() OVER (PARTITION BY h ORDER BY line) AS run
-    FROM chat_checked WHERE h IN (SELECT h FROM chat_checked WHERE h IS NOT NULL GROUP BY h HAVING count(*) > 1)
+    -- (candidates by the 64-bit hash of h: grouping a million integers, not 32-character
+    -- strings; a collision only adds a candidate, which the exact window below leaves alone)
+    FROM chat_checked WHERE h IS NOT NULL AND hash(h) IN (
+        SELECT hash(h) AS hh FROM chat_checked WHERE h IS NOT NULL GROUP BY hh HAVING count(*) > 1)
 ), o AS (
     SELECT line, h, row_number() OVER (PARTITION BY h, run ORDER BY line) - 1 AS occ FROM r
 )
@@ -45,9 +48,10 @@ WITH keyed AS (
     SELECT line, row_number() OVER (PARTITION BY conversation_id, source_seq ORDER BY line) AS rn
     FROM marked
     WHERE NOT is_dup AND source_seq IS NOT NULL
-      AND (conversation_id, source_seq) IN (
-          SELECT conversation_id, source_seq FROM marked WHERE NOT is_dup AND source_seq IS NOT NULL
-          GROUP BY ALL HAVING count(*) > 1)
+      -- (candidates by hash, as in chat_occ: the window's exact key decides)
+      AND hash(conversation_id, source_seq) IN (
+          SELECT hash(conversation_id, source_seq) AS hk FROM marked WHERE NOT is_dup AND source_seq IS NOT NULL
+          GROUP BY hk HAVING count(*) > 1)
 ), taken AS (
     -- a source seq already used by a stored message of the conversation
     SELECT DISTINCT x.line
