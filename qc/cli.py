@@ -18,6 +18,7 @@ import csv
 import difflib
 import io
 import json
+import os
 import sys
 from datetime import date, datetime, timedelta
 from enum import Enum
@@ -1095,9 +1096,31 @@ def _load_plugins() -> None:
             _error(f"插件 {ep.name} 无法加载 (plugin failed to load): {exc}")
 
 
+# Batch commands that end the process without Python's teardown once they are done (their
+# store closed by _Group.invoke, their output flushed): freeing a million-row process's objects
+# one by one took 0.05-0.18 s of each night command. Not the servers (qc web, the flows' qc
+# serve), whose exit handlers stop what they started.
+_FAST_EXIT = {"ingest", "inspect", "scorecard", "report", "findings", "explain", "quarantine", "eval", "rules", "doctor"}
+
+
 def main():  # pragma: no cover
     _load_plugins()
-    app()
+    command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
+    try:
+        app()
+    except SystemExit as exc:
+        if command not in _FAST_EXIT:
+            raise
+        code = exc.code
+        if isinstance(code, str):       # sys.exit("message"): Python prints it and exits 1
+            print(code, file=sys.stderr)
+            code = 1
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

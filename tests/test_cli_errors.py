@@ -160,3 +160,27 @@ def test_memory_cap_is_applied_and_a_bad_one_is_named(inspected, monkeypatch):
     assert r.exit_code == 2 and "QC_MEMORY_LIMIT" in r.output and "lots" in r.output
     monkeypatch.setenv("QC_MEMORY_LIMIT", "none")
     assert run("scorecard", "--period", "2026-11", "--db", inspected).exit_code == 0
+
+
+def test_a_night_command_ends_without_teardown_but_with_all_its_output(tmp_path):
+    """The night's commands leave by os._exit (qc/cli.py _FAST_EXIT): their whole output must
+    still arrive through a pipe, the store must be closed cleanly, and the exit code kept."""
+    db = tmp_path / "f.duckdb"
+    env = {**os.environ, "QC_DB": str(db)}
+    chats = write_jsonl(tmp_path / "c.jsonl", ROWS)
+    p = subprocess.run(QC + ["ingest", str(chats)], capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run(QC + ["inspect", "--json"], capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stderr
+    report = json.loads(p.stdout)            # the last byte came through: the JSON is whole
+    assert report["messages"] == len(ROWS) and report["findings"] >= 1
+    # closed, not abandoned: another process opens the file read-only and sees the findings
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT count(*) FROM findings").fetchone()[0] == report["findings"]
+    con.close()
+    assert not Path(str(db) + ".wal").exists()
+    # a user mistake keeps its exit code and its message
+    p = subprocess.run(QC + ["findings", "--date", "2026-11-99"], capture_output=True, text=True, env=env)
+    assert p.returncode == 2 and "2026-11-99" in p.stdout + p.stderr and "Traceback" not in p.stderr
