@@ -660,8 +660,13 @@ def _stage_view(con, staged: Staged, path: Path) -> None:
             )
             """
         )
-        # the line as read, less its line end (the fast split keeps it: _split_lines_fast)
-        con.execute("CREATE OR REPLACE TEMP VIEW staged_raw AS SELECT line, qtrim(rtrim(raw, chr(13) || chr(10))) AS raw FROM staged_arrow")
+        # the line as read, less its line end (the fast split keeps it: _split_lines_fast),
+        # from the Arrow lines: the copy in staged_arrow is dropped now, before the checks
+        # (under ingest's 1 GB cap its ~300 MB a 1M-line day made DuckDB spill ~140 MB of
+        # the checks to disk)
+        con.execute("DROP TABLE staged_arrow")
+        con.execute("CREATE OR REPLACE TEMP VIEW staged_raw AS "
+                    "SELECT line, qtrim(rtrim(qtrim(raw), chr(13) || chr(10))) AS raw FROM staged_input")
     else:
         exprs = [c if c in present else f"NULL::VARCHAR AS {c}" for c in CANONICAL]
         con.execute(
@@ -793,7 +798,7 @@ def _read_ahead(pieces):
 def _ingest_pieces(con, path: Path, fr: FileReport, run_id: int, config: Config) -> None:
     """A big JSON Lines file, piece by piece (read_chunks); the counts add up into `fr`."""
     # ingest_order = base + the file's line, with one base for the whole file (as in one piece)
-    base = con.execute("SELECT coalesce(max(ingest_order), 0) FROM messages").fetchone()[0]
+    base = con.execute("SELECT coalesce(max(ingest_order), 0) FROM messages").fetchall()[0][0]
     fr.kind, fr.encoding = "jsonl", ""
     for staged, last in _read_ahead(read_chunks(path)):
         part = FileReport(str(path))
@@ -809,9 +814,14 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
                    refresh: bool = True, order_base: int | None = None) -> None:
     file_sha = staged.sha256
     params = {"file": str(path), "sha": file_sha, "run": run_id, "tz": config.timezone}
-    con.execute("BEGIN TRANSACTION")
+    began = False
     try:
+        # The staging tables are temporary: built before the store's transaction, so the ~300 MB
+        # copy of the lines is freed the moment it is dropped (inside a transaction DuckDB keeps
+        # a dropped table until commit; under ingest's 1 GB cap it spilled ~140 MB to disk).
         _stage_view(con, staged, path)
+        con.execute("BEGIN TRANSACTION")
+        began = True
         # Rows rejected while reading (undecodable bytes, wrong CSV width).
         if staged.pre_bad:
             con.executemany(
@@ -904,7 +914,8 @@ def _ingest_staged(con, path: Path, staged: Staged, fr: FileReport, run_id: int,
         con.execute("COMMIT")
         point("ingest.committed")
     except Exception:
-        con.execute("ROLLBACK")
+        if began:
+            con.execute("ROLLBACK")
         raise
     finally:
         con.execute("DROP VIEW IF EXISTS staged_raw")
