@@ -61,9 +61,14 @@ def inferred(values) -> pa.Array:
 def joined_text(col) -> str:
     """All values of a string column (Array or ChunkedArray, no nulls) concatenated, as one
     str: the column's data buffers between their first and last offsets, decoded once."""
+    return joined_bytes(col).decode("utf-8")
+
+
+def joined_bytes(col) -> bytes:
+    """`joined_text` as the UTF-8 bytes Arrow holds (no decoding)."""
     chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
     if col.null_count:
-        raise ValueError(f"joined_text: needs a column without nulls, got {col.null_count} nulls")
+        raise ValueError(f"joined_bytes: needs a column without nulls, got {col.null_count} nulls")
     parts = []
     for c in chunks:
         if c.type == pa.string():
@@ -71,10 +76,10 @@ def joined_text(col) -> str:
         elif c.type == pa.large_string():
             off_t = np.int64
         else:
-            raise ValueError(f"joined_text: needs string values, got {c.type}")
+            raise ValueError(f"joined_bytes: needs string values, got {c.type}")
         if not len(c):
             continue
         _, offsets, data = c.buffers()
         off = np.frombuffer(offsets, dtype=off_t)[c.offset:c.offset + len(c) + 1]
         parts.append(memoryview(data)[int(off[0]):int(off[-1])])
-    return b"".join(parts).decode("utf-8")
+    return b"".join(parts)

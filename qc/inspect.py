@@ -302,7 +302,7 @@ def start_match(con):
                   "WHERE role IN ('customer', 'agent')").to_arrow_table()
     rows = arrowcols.int64s(tbl.column("row"))    # (not to_numpy: it imports pandas, qc/arrowcols.py)
     lens = arrowcols.int64s(tbl.column("n"))
-    big = arrowcols.joined_text(tbl.column("t"))
+    big = arrowcols.joined_bytes(tbl.column("t"))     # UTF-8, searched as bytes (qc/textmatch.py)
     del tbl
     m = matcher()
     out: dict = {}

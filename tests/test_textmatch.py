@@ -129,3 +129,29 @@ def test_scan_cites_the_message_and_span_of_each_hit():
     assert (11, "非常抱歉", 5) in found and (11, "抱歉", 5) in found and (11, "给您添麻烦了", 12) in found
     assert (13, "便宜点", 3) in found
     assert not {r for r, _, _ in found} & {10, 12}
+
+
+def test_the_utf8_scan_gives_the_str_scan_on_all_our_texts():
+    # The inspection scans Arrow's UTF-8 bytes (qc/inspect.py start_match) and maps byte
+    # offsets back to characters: the same rows, entries and spans as the str scan, with
+    # 1-, 2-, 3- and 4-byte characters before a hit (ASCII, é, 中, 😊).
+    from qc.textmatch import matcher
+
+    m = matcher()
+    texts = _real_texts()[:3000] + ["😊😊非常抱歉给您添麻烦了", "café 亲，非常非常抱歉", "ok滚滚滚", "", "𠮷野家 便宜点吧"]
+    lens = np.fromiter(map(len, texts), dtype=np.int64)
+    rows = np.arange(len(texts)) + 100
+    joined = "\n".join(texts)
+    by_str = m.scan_joined(rows, lens, joined).to_pylist()
+    by_bytes = m.scan_joined(rows, lens, joined.encode("utf-8")).to_pylist()
+    assert len(by_str) > 1000 and by_bytes == by_str
+
+
+def test_utf8_chars_counts_characters_of_every_width():
+    from qc.textmatch import utf8_chars
+
+    text = "a中é😊b\n中文😊😊x"
+    data = text.encode("utf-8")
+    cuts = [i for i in range(len(text) + 1)]
+    byte_offsets = [len(text[:i].encode("utf-8")) for i in cuts]
+    assert utf8_chars(data, np.array(byte_offsets)).tolist() == cuts
