@@ -1104,8 +1104,15 @@ _FAST_EXIT = {"ingest", "inspect", "scorecard", "report", "findings", "explain",
 
 
 def main():  # pragma: no cover
-    _load_plugins()
     command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
+    if command in _FAST_EXIT:
+        # A batch command is a short process whose objects are not cyclic garbage: Python's
+        # cyclic collector only re-traversed what it built (a million hits as tuples, 20,000
+        # findings as objects) — `qc inspect` at 1M 0.1 s faster without it.
+        import gc
+
+        gc.disable()
+    _load_plugins()
     try:
         app()
     except SystemExit as exc:
